@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what ViXml needs on a fresh Debian 12 machine, or says exactly what to run.
+#   tools/setup.sh            runtime: libtorch, OpenBLAS, cmake, g++ (for the native shim)
+#   tools/setup.sh tests      + Debian's PyTorch/numpy (independent references), nbformat (notebook validation)
+#   tools/setup.sh reproduce  + chromium (PNG export of charts)
+# apt-get update always runs with the English translations and AppStream icons enabled, because the
+# embedded datasets are built from them and a plain `apt-get update` deletes them.
+set -euo pipefail
+want=(libtorch-dev libopenblas0-pthread cmake g++ make)
+case "${1:-}" in
+  tests) want+=(python3-torch python3-numpy python3-nbformat nodejs npm) ;;
+  reproduce) want+=(python3-nbformat nodejs npm chromium) ;;
+  ""|runtime) ;;
+  *) echo "usage: tools/setup.sh [runtime|tests|reproduce]" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${want[@]}"; do
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$st" == "install ok installed" ]] || missing+=("$p")
+done
+# node/npm may come from outside Debian (the machine image ships them): accept those.
+if command -v npm >/dev/null 2>&1; then
+  tmp=(); for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || tmp+=("$p"); done; missing=("${tmp[@]}")
+fi
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+UPDATE="apt-get update -o Acquire::Languages=en -o Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=true"
+INSTALL="DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "ViXml needs these Debian packages: ${missing[*]}" >&2
+  echo "Run as root:  sudo $UPDATE && sudo $INSTALL" >&2
+  exit 1
+fi
+echo "setup: installing ${missing[*]}" >&2
+eval "$UPDATE" >/dev/null
+eval "$INSTALL" >/dev/null

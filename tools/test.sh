@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The test command (README and .ci/run): installs test prerequisites (as root), regenerates the independent
+# reference fixtures with Debian's PyTorch, builds everything, runs the xunit suite and prints
+# "N passed, N failed" as its last line. Exit code is non-zero if anything failed.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+tools/setup.sh tests || exit 1
+# Independent references: every tests/reference/gen_*.py regenerates its fixtures (deterministic seeds).
+if /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
+  for f in tests/reference/gen_*.py; do
+    [[ -e "$f" ]] || continue
+    echo "reference: $f"
+    /usr/bin/python3 "$f" || { echo "reference script failed: $f"; echo "0 passed, 1 failed"; exit 1; }
+  done
+else
+  echo "reference: Debian's python3-torch missing; tests use the committed fixtures"
+fi
+[[ -x tools/assets.sh ]] && { tools/assets.sh || { echo "0 passed, 1 failed"; exit 1; }; }
+dotnet build ViXml.slnx -c Release -nologo -v q 2>&1 | grep -E "error|FAILED" && { echo "0 passed, 1 failed"; exit 1; }
+trx_dir="$(mktemp -d)"
+dotnet test tests/ViXml.Tests.csproj -c Release --no-build -nologo --logger "trx;LogFileName=results.trx" \
+  --results-directory "$trx_dir" "$@" 2>&1 | grep -vE "^\s*$"
+rc=${PIPESTATUS[0]}
+trx="$trx_dir/results.trx"
+if [[ -f "$trx" ]]; then
+  passed=$(grep -o 'passed="[0-9]*"' "$trx" | head -1 | grep -o '[0-9]*')
+  failed=$(grep -o 'failed="[0-9]*"' "$trx" | head -1 | grep -o '[0-9]*')
+  echo "${passed:-0} passed, ${failed:-0} failed"
+else
+  echo "0 passed, 1 failed"; rc=1
+fi
+exit $rc
