@@ -27,15 +27,18 @@ public static class DebianDepsBuilder
     {
         var n = p.Name;
         var section = p.Section.Contains('/') ? p.Section[(p.Section.LastIndexOf('/') + 1)..] : p.Section;
+        if (IsTransitional(p)) return "transitional";
         if ((n.StartsWith("lib", StringComparison.Ordinal) && !n.StartsWith("libreoffice", StringComparison.Ordinal))
             || section is "libs" or "libdevel" or "oldlibs") return "library";
         if (n.EndsWith("-dev", StringComparison.Ordinal)) return "dev";
         if (n.EndsWith("-dbg", StringComparison.Ordinal) || n.EndsWith("-dbgsym", StringComparison.Ordinal)) return "dbg";
         if (n.EndsWith("-doc", StringComparison.Ordinal)) return "doc";
         if (n.EndsWith("-data", StringComparison.Ordinal)) return "data";
-        if (p.Short.Contains("transitional", StringComparison.OrdinalIgnoreCase)) return "transitional";
         return null;
     }
+
+    /// <summary>Transitional (dummy) packages only pull in their replacement: neither queries nor labels.</summary>
+    public static bool IsTransitional(Package p) => p.Short.Contains("transitional", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Reads Packages and Translation-en into packages (first stanza of a name wins; names sorted).</summary>
     public static List<Package> ReadPackages(AptInputs inputs)
@@ -87,7 +90,8 @@ public static class DebianDepsBuilder
         return d.WithInputs(inputs.Packages.Concat(inputs.Translations));
     }
 
-    public static BuiltDataset Build(IReadOnlyList<Package> packages, bool titlesOnly, string size)
+    public static BuiltDataset Build(IReadOnlyList<Package> packages, bool titlesOnly, string size,
+        int maxLabelQueries = MaxLabelQueries, int smallQueries = SmallQueries)
     {
         if (size is not ("small" or "full")) throw new ArgumentException($"size must be small or full, got '{size}'");
         var counts = new Dictionary<string, long> { ["packages"] = packages.Count };
@@ -107,7 +111,7 @@ public static class DebianDepsBuilder
         // to is a fair query); only labels must be meaningful packages.
         foreach (var p in packages)
         {
-            if (Excluded(p) == "transitional") continue;
+            if (IsTransitional(p)) continue;
             var set = new SortedSet<string>(StringComparer.Ordinal);
             foreach (var t in p.Relations)
             {
@@ -139,13 +143,13 @@ public static class DebianDepsBuilder
         // Drop infrastructure labels (used by more than MaxLabelQueries queries).
         var freq = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var l in labelsOf.Values) foreach (var t in l) freq[t] = freq.GetValueOrDefault(t) + 1;
-        var frequent = freq.Where(p => p.Value > MaxLabelQueries).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
-        counts["labels_dropped_over_500_queries"] = frequent.Count;
+        var frequent = freq.Where(p => p.Value > maxLabelQueries).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        counts[$"labels_dropped_over_{maxLabelQueries}_queries"] = frequent.Count;
         var queries = labelsOf.Select(p => (Q: p.Key, L: p.Value.Where(t => !frequent.Contains(t)).ToList()))
             .Where(p => p.L.Count > 0).OrderBy(p => p.Q, StringComparer.Ordinal).ToList();
         counts["queries_full"] = queries.Count;
 
-        if (size == "small") queries = SmallSubset(queries);
+        if (size == "small") queries = SmallSubset(queries, smallQueries);
 
         var labelNames = queries.SelectMany(q => q.L).Distinct().Order(StringComparer.Ordinal).ToArray();
         var labelIndex = labelNames.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
@@ -188,7 +192,7 @@ public static class DebianDepsBuilder
                 titlesOnly ? "text = short description" : "text = short description + long description (Translation-en)",
                 "split: test when the first 8 bytes of SHA-256(name), big-endian, modulo 5 == 0",
                 "filter_labels_test.txt: (test row, label) for the package itself and its reciprocal partners",
-                $"small: queries taken label by label in SHA-256(\"small:\"+label) order until {SmallQueries}; each keeps all its labels",
+                $"small: queries taken label by label in SHA-256(\"small:\"+label) order until {smallQueries}; each keeps all its labels",
             ],
         };
     }
@@ -197,9 +201,9 @@ public static class DebianDepsBuilder
     /// At most <see cref="SmallQueries"/> queries, chosen so labels keep several points: labels are visited in a
     /// stable hash order and all queries of a label are taken together while they fit.
     /// </summary>
-    private static List<(string Q, List<string> L)> SmallSubset(List<(string Q, List<string> L)> queries)
+    private static List<(string Q, List<string> L)> SmallSubset(List<(string Q, List<string> L)> queries, int limit)
     {
-        if (queries.Count <= SmallQueries) return queries;
+        if (queries.Count <= limit) return queries;
         var byLabel = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var (q, l) in queries)
             foreach (var t in l)
@@ -211,9 +215,9 @@ public static class DebianDepsBuilder
         foreach (var label in byLabel.Keys.OrderBy(t => DatasetWriter.StableHash("small:" + t)).ThenBy(t => t, StringComparer.Ordinal))
         {
             var add = byLabel[label].Where(q => !chosen.Contains(q)).ToList();
-            if (byLabel[label].Count < 2 || chosen.Count + add.Count > SmallQueries) continue;
+            if (byLabel[label].Count < 2 || chosen.Count + add.Count > limit) continue;
             foreach (var q in add) chosen.Add(q);
-            if (chosen.Count == SmallQueries) break;
+            if (chosen.Count == limit) break;
         }
         return queries.Where(q => chosen.Contains(q.Q)).ToList();
     }
