@@ -190,6 +190,7 @@ public static class TokenizerJson
     {
         if (OptObj(root, "post_processor", path) is not JsonElement pp) return ([], [], null, null);
         var type = Str(pp, "type", path, "post_processor");
+        if (type == "ByteLevel") return ([], [], null, null); // only offsets; adds no tokens
         if (type == "BertProcessing")
         {
             (string tok, int id) Pair(string key)
@@ -202,7 +203,7 @@ public static class TokenizerJson
             var s = Pair("sep");
             return ([c.id], [s.id], c.tok, s.tok);
         }
-        if (type != "TemplateProcessing") throw Unsupported(path, "post_processor.type", type, "TemplateProcessing, BertProcessing");
+        if (type != "TemplateProcessing") throw Unsupported(path, "post_processor.type", type, "TemplateProcessing, BertProcessing, ByteLevel");
         if (!pp.TryGetProperty("single", out var single) || single.ValueKind != JsonValueKind.Array)
             throw Bad(path, "post_processor.single", "an array");
         var specialIds = new Dictionary<string, int[]>(StringComparer.Ordinal);
@@ -331,5 +332,103 @@ public static class TokenizerJson
             w.WriteEndObject();
             w.WriteEndObject();
         });
+    }
+
+    // ================================ byte-level BPE ================================
+
+    /// <summary>
+    /// Loads a byte-level BPE tokenizer.json as Qwen2 writes it: model BPE (merges as "a b" strings or ["a","b"]
+    /// arrays), normalizer NFC or none, pre_tokenizer Sequence[Split(Qwen2 pattern, Isolated), ByteLevel(no regex)]
+    /// decoder ByteLevel. Anything else is rejected with the key named.
+    /// </summary>
+    /// <param name="path">The tokenizer.json.</param>
+    /// <param name="maxAddedTokenId">Keep only added tokens with ids up to this (Qwen2.5: 151664); null keeps all.</param>
+    /// <param name="padToken">Padding token; default padding.pad_token, else "&lt;|endoftext|&gt;".</param>
+    public static ByteLevelBpeTokenizer LoadBpe(string path, int? maxAddedTokenId = null, string? padToken = null)
+    {
+        using var doc = Parse(path);
+        var root = doc.RootElement;
+        var model = Obj(root, "model", path);
+        var type = Str(model, "type", path, "model");
+        if (type != "BPE") throw Unsupported(path, "model.type", type, "BPE here; WordPiece via LoadWordPiece");
+        if (OptBool(model, "byte_fallback", path, "model") == true) throw Unsupported(path, "model.byte_fallback", "true", "false");
+        if (model.TryGetProperty("dropout", out var dr) && dr.ValueKind != JsonValueKind.Null)
+            throw Unsupported(path, "model.dropout", dr.ToString(), "null");
+        foreach (var k in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
+            if (OptStr(model, k, path, "model") is { Length: > 0 } v) throw Unsupported(path, "model." + k, v, "empty or null");
+        bool ignoreMerges = OptBool(model, "ignore_merges", path, "model") ?? false;
+
+        var vocab = ReadVocabObject(model, path);
+        if (!model.TryGetProperty("merges", out var mArr) || mArr.ValueKind != JsonValueKind.Array)
+            throw Bad(path, "model.merges", "an array");
+        var merges = new List<(string, string)>(mArr.GetArrayLength());
+        int r = 0;
+        foreach (var m in mArr.EnumerateArray())
+        {
+            if (m.ValueKind == JsonValueKind.String)
+            {
+                var str = m.GetString()!;
+                int sp = str.IndexOf(' ');
+                if (sp <= 0 || sp == str.Length - 1 || str.IndexOf(' ', sp + 1) >= 0)
+                    throw Bad(path, $"model.merges[{r}]", "\"left right\" (two tokens separated by one space)");
+                merges.Add((str[..sp], str[(sp + 1)..]));
+            }
+            else if (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 2 &&
+                     m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String)
+                merges.Add((m[0].GetString()!, m[1].GetString()!));
+            else throw Bad(path, $"model.merges[{r}]", "a \"left right\" string or a [left, right] array");
+            r++;
+        }
+
+        bool nfc = false;
+        if (OptObj(root, "normalizer", path) is JsonElement norm)
+        {
+            var nt = Str(norm, "type", path, "normalizer");
+            if (nt != "NFC") throw Unsupported(path, "normalizer.type", nt, "NFC or null");
+            nfc = true;
+        }
+        CheckQwen2PreTokenizer(root, path);
+        if (OptObj(root, "decoder", path) is JsonElement dec && Str(dec, "type", path, "decoder") is var dt && dt != "ByteLevel")
+            throw Unsupported(path, "decoder.type", dt, "ByteLevel");
+
+        var added = ReadAddedTokens(root, path);
+        if (maxAddedTokenId is int max) added = added.Where(a => a.Id <= max).ToList();
+        var tokenId = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var a in added) tokenId[a.Content] = a.Id;
+        var (prefix, suffix, _, _) = ReadTemplate(root, path, tokenId);
+        if (padToken is null && OptObj(root, "padding", path) is JsonElement padding)
+            padToken = OptStr(padding, "pad_token", path, "padding");
+        padToken ??= "<|endoftext|>";
+        return new ByteLevelBpeTokenizer(vocab, merges, added, padToken, path, nfc, ignoreMerges, prefix, suffix);
+    }
+
+    /// <summary>Accepts only the Qwen2 pre-tokeniser: Sequence[Split(pattern, Isolated), ByteLevel(use_regex false,
+    /// add_prefix_space false)].</summary>
+    private static void CheckQwen2PreTokenizer(JsonElement root, string path)
+    {
+        var pt = Obj(root, "pre_tokenizer", path);
+        var type = Str(pt, "type", path, "pre_tokenizer");
+        if (type != "Sequence" || !pt.TryGetProperty("pretokenizers", out var seq) || seq.ValueKind != JsonValueKind.Array
+            || seq.GetArrayLength() != 2)
+            throw Unsupported(path, "pre_tokenizer", pt.ToString().Length > 200 ? type : pt.ToString(),
+                "Sequence[Split(Qwen2 pattern), ByteLevel]");
+        var split = seq[0];
+        var st = Str(split, "type", path, "pre_tokenizer.pretokenizers[0]");
+        if (st != "Split") throw Unsupported(path, "pre_tokenizer.pretokenizers[0].type", st, "Split");
+        var pattern = Obj(split, "pattern", path, "pre_tokenizer.pretokenizers[0]");
+        var regex = OptStr(pattern, "Regex", path, "pre_tokenizer.pretokenizers[0].pattern");
+        if (regex != Qwen2PreTokenizer.Pattern)
+            throw Unsupported(path, "pre_tokenizer.pretokenizers[0].pattern.Regex", regex ?? "(none)", "the Qwen2 pattern " + Qwen2PreTokenizer.Pattern);
+        var beh = OptStr(split, "behavior", path, "pre_tokenizer.pretokenizers[0]") ?? "Isolated";
+        if (beh != "Isolated") throw Unsupported(path, "pre_tokenizer.pretokenizers[0].behavior", beh, "Isolated");
+        if (OptBool(split, "invert", path, "pre_tokenizer.pretokenizers[0]") == true)
+            throw Unsupported(path, "pre_tokenizer.pretokenizers[0].invert", "true", "false");
+        var bl = seq[1];
+        var bt = Str(bl, "type", path, "pre_tokenizer.pretokenizers[1]");
+        if (bt != "ByteLevel") throw Unsupported(path, "pre_tokenizer.pretokenizers[1].type", bt, "ByteLevel");
+        if (OptBool(bl, "add_prefix_space", path, "pre_tokenizer.pretokenizers[1]") == true)
+            throw Unsupported(path, "pre_tokenizer.pretokenizers[1].add_prefix_space", "true", "false");
+        if (OptBool(bl, "use_regex", path, "pre_tokenizer.pretokenizers[1]") != false)
+            throw Unsupported(path, "pre_tokenizer.pretokenizers[1].use_regex", "true", "false (the Split does the splitting)");
     }
 }
