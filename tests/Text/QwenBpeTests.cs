@@ -153,3 +153,30 @@ public class QwenBpeTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+public class Qwen2PreTokenizerRegexTests
+{
+    /// <summary>On BMP text (where .NET's UTF-16 regex classes agree with code-point semantics) the hand-coded
+    /// splitter must produce exactly the pieces of the pattern run by System.Text.RegularExpressions.</summary>
+    [Fact]
+    public void Agrees_with_dotnet_regex_on_random_bmp_text()
+    {
+        var regex = new System.Text.RegularExpressions.Regex(Qwen2PreTokenizer.Pattern);
+        // letters (ASCII, accented, Greek, CJK, combining mark), digits (ASCII, Arabic-Indic, superscript),
+        // apostrophe + contraction letters, whitespace of several kinds, CR/LF, punctuation and symbols
+        var pool = "aZsStTrReEvVmMlLdDxé\u03A9\u4E2D\u0301" + "09\u0661\u00B2" + "'''" + "    \t\u00A0\u3000\u2028" +
+                   "\r\n\n" + ".,!?()-_$\u00A9\u2014\"";
+        var rng = new Random(7);
+        for (int n = 0; n < 3000; n++)
+        {
+            var chars = new char[rng.Next(0, 16)];
+            for (int i = 0; i < chars.Length; i++) chars[i] = pool[rng.Next(pool.Length)];
+            var s = new string(chars);
+            var expected = regex.Matches(s).Select(m => (m.Index, m.Length)).ToList();
+            var got = new List<(int, int)>();
+            Qwen2PreTokenizer.Split(s, got);
+            Assert.True(expected.SequenceEqual(got),
+                $"'{TokenizerFixtures.Printable(s)}': regex [{string.Join(' ', expected)}] ours [{string.Join(' ', got)}]");
+        }
+    }
+}
