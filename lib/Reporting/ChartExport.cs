@@ -72,7 +72,8 @@ public static class ChartExport
     }
 
     /// <summary>A self-contained page: plotly.js inlined, the figure drawn at its Width×Height.</summary>
-    public static string StandaloneHtml(Figure fig, string? plotlyJsPath = null)
+    /// <param name="forImage">Hide the mode bar (zoom/pan buttons) for screenshots.</param>
+    public static string StandaloneHtml(Figure fig, string? plotlyJsPath = null, bool forImage = false)
     {
         var plotly = File.ReadAllText(plotlyJsPath ?? PlotlyJsPath());
         // "</script" inside the library would end the inline block early; the minified build does not contain it,
@@ -85,7 +86,8 @@ public static class ChartExport
         sb.Append("</head>\n<body>\n");
         sb.Append($"<div id=\"fig\" style=\"width:{fig.Width}px;height:{fig.Height}px;\"></div>\n");
         sb.Append("<script>\nvar fig = ").Append(fig.ToJsonString()).Append(";\n");
-        sb.Append("Plotly.newPlot(\"fig\", fig.data, fig.layout, {staticPlot: false, displaylogo: false});\n</script>\n");
+        sb.Append("Plotly.newPlot(\"fig\", fig.data, fig.layout, {displaylogo: false")
+          .Append(forImage ? ", displayModeBar: false" : "").Append("});\n</script>\n");
         sb.Append("</body>\n</html>\n");
         return sb.ToString();
     }
@@ -122,7 +124,7 @@ public static class ChartExport
         try
         {
             var html = Path.Combine(work, "figure.html");
-            File.WriteAllText(html, StandaloneHtml(fig, plotlyJsPath));
+            File.WriteAllText(html, StandaloneHtml(fig, plotlyJsPath, forImage: true));
             var png = Path.Combine(work, "figure.png");
             var psi = new ProcessStartInfo(chromium)
             {
