@@ -25,7 +25,12 @@ public static class ChartExport
         var env = Environment.GetEnvironmentVariable("VIXML_PLOTLY_JS");
         if (!string.IsNullOrEmpty(env))
             return File.Exists(env) ? env : throw new FileNotFoundException($"VIXML_PLOTLY_JS points to a missing file: {env}", env);
-        var root = RepoRoot();
+        return PlotlyJsPath(RepoRoot());
+    }
+
+    /// <summary>plotly.min.js under a given repository root, or an error saying to run tools/assets.sh.</summary>
+    public static string PlotlyJsPath(string? root)
+    {
         var path = root is null ? null : Path.Combine(root, PlotlyRelative);
         if (path is null || !File.Exists(path))
             throw new FileNotFoundException(

@@ -16,7 +16,8 @@ public sealed class Figure : IRichDisplay
 {
     private readonly List<JsonObject> _traces = [];
     private string? _title, _xLabel, _yLabel;
-    private AxisType _xType = AxisType.Linear, _yType = AxisType.Linear;
+    // null = let Plotly infer from the data (numbers → linear, strings → category).
+    private AxisType? _xType, _yType;
     private bool? _showLegend;
 
     public Figure(string? title = null) => _title = title;
@@ -36,13 +37,13 @@ public sealed class Figure : IRichDisplay
         return this;
     }
 
-    public Figure XAxis(string? label, AxisType type = AxisType.Linear)
+    public Figure XAxis(string? label, AxisType? type = null)
     {
         (_xLabel, _xType) = (label, type);
         return this;
     }
 
-    public Figure YAxis(string? label, AxisType type = AxisType.Linear)
+    public Figure YAxis(string? label, AxisType? type = null)
     {
         (_yLabel, _yType) = (label, type);
         return this;
@@ -107,13 +108,15 @@ public sealed class Figure : IRichDisplay
     /// <summary>The Plotly figure: {"data": [traces], "layout": {...}}.</summary>
     public JsonObject ToJson()
     {
+        var bars = _traces.Any(t => (string?)t["type"] == "bar");
         var layout = new JsonObject
         {
-            ["xaxis"] = Axis(_xLabel, _xType),
+            // Bars are over named categories; say so, or a numeric-looking category list would be read as numbers.
+            ["xaxis"] = Axis(_xLabel, _xType ?? (bars ? AxisType.Category : null)),
             ["yaxis"] = Axis(_yLabel, _yType),
         };
         if (_title is not null) layout["title"] = new JsonObject { ["text"] = _title };
-        if (_traces.Any(t => (string?)t["type"] == "bar")) layout["barmode"] = "group";
+        if (bars) layout["barmode"] = "group";
         if (_showLegend is { } show) layout["showlegend"] = show;
         return new JsonObject
         {
@@ -122,9 +125,10 @@ public sealed class Figure : IRichDisplay
         };
     }
 
-    private static JsonObject Axis(string? label, AxisType type)
+    private static JsonObject Axis(string? label, AxisType? type)
     {
-        var a = new JsonObject { ["type"] = type switch { AxisType.Log => "log", AxisType.Category => "category", _ => "linear" } };
+        var a = new JsonObject();
+        if (type is { } t) a["type"] = t switch { AxisType.Log => "log", AxisType.Category => "category", _ => "linear" };
         if (label is not null) a["title"] = new JsonObject { ["text"] = label };
         return a;
     }
