@@ -34,7 +34,7 @@ public sealed class CellOutputs
                 _openText = new StringBuilder();
             }
             _openText!.Append(text);
-            Echo?.Write(text);
+            EchoWrite(text);
         }
     }
 
@@ -45,7 +45,7 @@ public sealed class CellOutputs
         {
             Close();
             _outputs.Add(new JsonObject { ["output_type"] = "display_data", ["data"] = data, ["metadata"] = new JsonObject() });
-            Echo?.WriteLine((string?)data[MimeTypes.Plain] ?? Notebook.JoinMultiline(data[MimeTypes.Plain]));
+            EchoWrite(Notebook.JoinMultiline(data[MimeTypes.Plain]) + "\n");
         }
     }
 
@@ -60,7 +60,7 @@ public sealed class CellOutputs
                 ["output_type"] = "execute_result", ["execution_count"] = executionCount, ["data"] = data,
                 ["metadata"] = new JsonObject(),
             });
-            Echo?.WriteLine(Notebook.JoinMultiline(data[MimeTypes.Plain]));
+            EchoWrite(Notebook.JoinMultiline(data[MimeTypes.Plain]) + "\n");
         }
     }
 
@@ -75,8 +75,15 @@ public sealed class CellOutputs
                 ["output_type"] = "error", ["ename"] = ename, ["evalue"] = evalue,
                 ["traceback"] = new JsonArray(tb.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()),
             });
-            Echo?.WriteLine(string.Join("\n", tb));
+            EchoWrite(string.Join("\n", tb) + "\n");
         }
+    }
+
+    // The echo target is usually Console.Out, i.e. the router itself: bypass routing or the text would come back here.
+    private void EchoWrite(string text)
+    {
+        if (Echo is null) return;
+        using (RoutedConsole.Bypass()) Echo.Write(text);
     }
 
     /// <summary>The outputs so far as an nbformat array (a cell still running on a timed-out thread can keep adding).</summary>
@@ -158,6 +165,7 @@ public sealed class CellOutputs
 internal sealed class RoutedConsole : TextWriter
 {
     private static readonly AsyncLocal<CellOutputs?> Current = new();
+    [ThreadStatic] private static int _bypass;
     private static readonly object InstallLock = new();
     private readonly TextWriter _fallback;
     private readonly string _stream;
@@ -185,6 +193,13 @@ internal sealed class RoutedConsole : TextWriter
     // What Console.Out/Error returned right after we installed (Console wraps our writer in a synchronized one).
     private static TextWriter? _installedOut, _installedErr;
 
+    /// <summary>Writes on this thread go to the real console until disposed (for echoing captured output).</summary>
+    public static IDisposable Bypass()
+    {
+        _bypass++;
+        return new Restore(() => _bypass--);
+    }
+
     private static void Install()
     {
         lock (InstallLock)
@@ -210,7 +225,7 @@ internal sealed class RoutedConsole : TextWriter
     public override void Write(string? value)
     {
         if (string.IsNullOrEmpty(value)) return;
-        var target = Current.Value;
+        var target = _bypass > 0 ? null : Current.Value;
         if (target is not null) target.WriteStream(_stream, value);
         else _fallback.Write(value);
     }
@@ -221,7 +236,7 @@ internal sealed class RoutedConsole : TextWriter
 
     public override void Flush()
     {
-        if (Current.Value is null) _fallback.Flush();
+        if (_bypass > 0 || Current.Value is null) _fallback.Flush();
     }
 
     private sealed class Restore(Action undo) : IDisposable

@@ -151,9 +151,12 @@ public sealed class Notebook
         Normalize();
         var root = (JsonObject)Root.DeepClone();
         root["cells"] = new JsonArray(Cells.Select(c => (JsonNode?)c.Json.DeepClone()).ToArray());
-        // Jupyter's own layout: sorted keys, one-space indent would be nicer for diffs but any valid JSON opens.
-        var opts = new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        return root.ToJsonString(opts) + "\n";
+        // Jupyter's own layout (sorted keys, one-space indent), so a notebook saved by Jupyter and re-run here diffs cleanly.
+        var opts = new JsonSerializerOptions
+        {
+            WriteIndented = true, IndentSize = 1, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        return SortKeys(root)!.ToJsonString(opts) + "\n";
     }
 
     /// <summary>Writes atomically (temp file + rename): a crash never leaves a half-written notebook.</summary>
@@ -200,6 +203,15 @@ public sealed class Notebook
                 },
             };
     }
+
+    private static JsonNode? SortKeys(JsonNode? node) => node switch
+    {
+        JsonObject o => new JsonObject(o.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => KeyValuePair.Create(kv.Key, SortKeys(kv.Value)))),
+        JsonArray a => new JsonArray(a.Select(SortKeys).ToArray()),
+        null => null,
+        _ => node.DeepClone(),
+    };
 
     // nbformat 4.5: ids are 1-64 chars of [a-zA-Z0-9-_].
     private static bool IsValidId(string id) =>

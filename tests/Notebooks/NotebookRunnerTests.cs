@@ -273,6 +273,15 @@ public class NotebookRunnerTests
         nb.Save(path);
         var result = NotebookRunner.Run(path, new NotebookRunOptions());
         Assert.Equal("UnsupportedLanguage", result.Failure?.EName);
+
+        // Echo to Console.Out (the CLI's --log-output) while Console.Out is the capturing router: no feedback loop.
+        var echo = Path.Combine(dir, "echo.ipynb");
+        Notebook.Create([NotebookCell.NewCode("Console.WriteLine(\"echoed\");\n2 + 3")]).Save(echo);
+        var echoed = NotebookRunner.Run(echo, new NotebookRunOptions { Echo = Console.Out });
+        Assert.True(echoed.Succeeded, echoed.Failure?.ToString());
+        var outs = Outputs(Cell(Read(echoed.OutputPath), 0));
+        Assert.Equal("echoed\n", Text(outs[0]["text"]));
+        Assert.Equal("5", Text(outs[1]["data"]!["text/plain"]));
         Assert.Contains("fsharp", result.Failure!.EValue);
 
         var broken = Path.Combine(dir, "broken.ipynb");
