@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using ViXml.Common;
+using ViXml.Reporting;
+
+namespace ViXml.Notebooks;
+
+/// <summary>How to reproduce: which profile, and where notebooks, results and paper tables live.</summary>
+public sealed record ReproduceOptions
+{
+    /// <summary>ci (minutes, tiny data), cpu (hours on this machine) or paper (the paper's scale).</summary>
+    public required string Profile { get; init; }
+
+    /// <summary>Folder with the numbered notebooks NN-name.ipynb.</summary>
+    public required string NotebooksDirectory { get; init; }
+
+    /// <summary>Parent of results/&lt;profile&gt;/.</summary>
+    public required string ResultsRoot { get; init; }
+
+    /// <summary>Where paper-table generators write their *.md.</summary>
+    public required string PaperTablesDirectory { get; init; }
+
+    /// <summary>Per-notebook time limit; null = none.</summary>
+    public TimeSpan? TimeoutPerNotebook { get; init; }
+
+    /// <summary>Generators to run after the notebooks; null = every <see cref="IPaperTableGenerator"/> in ViXml.Lib.</summary>
+    public IReadOnlyList<IPaperTableGenerator>? Generators { get; init; }
+
+    /// <summary>Progress lines; null = silent.</summary>
+    public TextWriter? Log { get; init; }
+}
+
+/// <summary>One notebook of a reproduce run.</summary>
+public sealed record ReproduceStep(string Notebook, string Output, double Seconds, CellFailure? Failure);
+
+/// <summary>A whole reproduce run; <see cref="Failure"/> names the notebook and cell that stopped it.</summary>
+public sealed record ReproduceResult(string Profile, string ResultsDirectory, IReadOnlyList<ReproduceStep> Steps,
+    IReadOnlyList<string> PaperTables, string? Failure, double Seconds)
+{
+    public bool Succeeded => Failure is null;
+}
+
+/// <summary>
+/// <c>vixml reproduce</c>: runs every notebooks/NN-*.ipynb in order with <c>-p profile=...</c>, writing the executed
+/// notebooks (and, through <see cref="Results.Save"/>, their tables and charts) into results/&lt;profile&gt;/; stops at
+/// the first failing notebook; then regenerates paper tables through the <see cref="IPaperTableGenerator"/> seam and
+/// leaves results/&lt;profile&gt;/reproduce.json with per-notebook timings.
+/// </summary>
+public static class Reproduce
+{
+    public static readonly string[] Profiles = ["ci", "cpu", "paper"];
+
+    private static readonly Regex Numbered = new(@"^\d{2}-.+\.ipynb$", RegexOptions.Compiled);
+
+    /// <summary>NN-*.ipynb in the folder, in name order (executed copies *.out.ipynb are skipped).</summary>
+    public static IReadOnlyList<string> FindNotebooks(string directory)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"notebooks folder not found: {directory}");
+        return Directory.GetFiles(directory, "*.ipynb")
+            .Where(p => Numbered.IsMatch(Path.GetFileName(p)) && !p.EndsWith(".out.ipynb", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>Every public concrete IPaperTableGenerator in ViXml.Lib, ordered by Name.</summary>
+    public static IReadOnlyList<IPaperTableGenerator> DiscoverGenerators() =>
+        typeof(IPaperTableGenerator).Assembly.GetExportedTypes()
+            .Where(t => typeof(IPaperTableGenerator).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false }
+                        && t.GetConstructor(Type.EmptyTypes) is not null)
+            .Select(t => (IPaperTableGenerator)Activator.CreateInstance(t)!)
+            .OrderBy(g => g.Name, StringComparer.Ordinal)
+            .ToList();
+
+    public static ReproduceResult Run(ReproduceOptions o)
+    {
+        if (!Profiles.Contains(o.Profile))
+            throw new ArgumentException($"unknown profile '{o.Profile}'; use one of {string.Join(", ", Profiles)}");
+        var notebooks = FindNotebooks(o.NotebooksDirectory);
+        if (notebooks.Count == 0)
+            throw new FileNotFoundException($"no numbered notebooks (NN-name.ipynb) in {o.NotebooksDirectory}");
+        var resultsDir = Path.GetFullPath(Path.Combine(o.ResultsRoot, o.Profile));
+        Directory.CreateDirectory(resultsDir);
+        var clock = Stopwatch.StartNew();
+        var steps = new List<ReproduceStep>();
+        string? failure = null;
+        foreach (var nb in notebooks)
+        {
+            var output = Path.Combine(resultsDir, Path.GetFileName(nb));
+            o.Log?.WriteLine($"== {Path.GetFileName(nb)} (profile {o.Profile}) -> {output}");
+            var result = NotebookRunner.Run(nb, new NotebookRunOptions
+            {
+                Parameters = [new("profile", o.Profile)],
+                OutputPath = output,
+                ResultsDirectory = resultsDir,
+                Timeout = o.TimeoutPerNotebook,
+                Log = o.Log,
+            });
+            steps.Add(new ReproduceStep(nb, output, Math.Round(result.Duration.TotalSeconds, 2), result.Failure));
+            o.Log?.WriteLine($"   {(result.Succeeded ? "ok" : "FAILED")} in {result.Duration.TotalSeconds:0.0} s");
+            if (result.Failure is { } f)
+            {
+                failure = $"{Path.GetFileName(nb)}: {f} (executed notebook: {output})";
+                break;
+            }
+        }
+
+        var tables = new List<string>();
+        if (failure is null)
+        {
+            var generators = o.Generators ?? DiscoverGenerators();
+            if (generators.Count == 0) o.Log?.WriteLine("paper tables: no IPaperTableGenerator implemented yet; nothing to regenerate");
+            Directory.CreateDirectory(o.PaperTablesDirectory);
+            var ctx = new PaperTableContext(o.Profile, resultsDir, Path.GetFullPath(o.PaperTablesDirectory), o.Log ?? TextWriter.Null);
+            foreach (var g in generators)
+            {
+                try
+                {
+                    var written = g.Generate(ctx);
+                    tables.AddRange(written);
+                    o.Log?.WriteLine($"paper tables: {g.Name} wrote {string.Join(", ", written.Select(Path.GetFileName))}");
+                }
+                catch (Exception e)
+                {
+                    failure = $"paper-table generator '{g.Name}' failed: {e.GetType().Name}: {e.Message}";
+                    break;
+                }
+            }
+        }
+        clock.Stop();
+        var res = new ReproduceResult(o.Profile, resultsDir, steps, tables, failure, Math.Round(clock.Elapsed.TotalSeconds, 2));
+        WriteSummary(res);
+        return res;
+    }
+
+    /// <summary>results/&lt;profile&gt;/reproduce.json: what ran, how long each notebook took, what failed.</summary>
+    private static void WriteSummary(ReproduceResult r)
+    {
+        var json = new JsonObject
+        {
+            ["profile"] = r.Profile,
+            ["finished_utc"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            ["seconds"] = r.Seconds,
+            ["succeeded"] = r.Succeeded,
+            ["failure"] = r.Failure,
+            ["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}",
+            ["notebooks"] = new JsonArray(r.Steps.Select(s => (JsonNode?)new JsonObject
+            {
+                ["notebook"] = Path.GetFileName(s.Notebook),
+                ["output"] = Path.GetFileName(s.Output),
+                ["seconds"] = s.Seconds,
+                ["failure"] = s.Failure?.ToString(),
+            }).ToArray()),
+            ["paper_tables"] = new JsonArray(r.PaperTables.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray()),
+        };
+        Atomic.WriteAllText(Path.Combine(r.ResultsDirectory, "reproduce.json"),
+            json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using ViXml.Common;
+
+namespace ViXml.Reporting;
+
+/// <summary>Outcome of a PNG export: saved, or why not (the HTML is still there).</summary>
+public sealed record PngExport(bool Saved, string Message);
+
+/// <summary>
+/// Writes figures as standalone HTML (plotly.js embedded, so the page opens offline) and as PNG through Debian's
+/// headless chromium when it is installed.
+/// </summary>
+public static class ChartExport
+{
+    /// <summary>The npm package version tools/assets.sh pins (tools/assets/package-lock.json).</summary>
+    public const string PlotlyVersion = "4.1.2";
+
+    private const string PlotlyRelative = "tools/assets/node_modules/plotly.js-dist-min/plotly.min.js";
+
+    /// <summary>plotly.min.js: $VIXML_PLOTLY_JS, else the repository's pinned npm copy.</summary>
+    public static string PlotlyJsPath()
+    {
+        var env = Environment.GetEnvironmentVariable("VIXML_PLOTLY_JS");
+        if (!string.IsNullOrEmpty(env))
+            return File.Exists(env) ? env : throw new FileNotFoundException($"VIXML_PLOTLY_JS points to a missing file: {env}", env);
+        return PlotlyJsPath(RepoRoot());
+    }
+
+    /// <summary>plotly.min.js under a given repository root, or an error saying to run tools/assets.sh.</summary>
+    public static string PlotlyJsPath(string? root)
+    {
+        var path = root is null ? null : Path.Combine(root, PlotlyRelative);
+        if (path is null || !File.Exists(path))
+            throw new FileNotFoundException(
+                $"plotly.js not found at {path ?? PlotlyRelative} (repository root {(root ?? "not found")}); " +
+                "run tools/assets.sh to install the pinned plotly.js-dist-min " + PlotlyVersion, path);
+        return path;
+    }
+
+    /// <summary>$VIXML_ROOT (set by ./vixml), else the first folder holding ViXml.Lib.csproj above the app or the cwd.</summary>
+    public static string? RepoRoot()
+    {
+        var env = Environment.GetEnvironmentVariable("VIXML_ROOT");
+        if (!string.IsNullOrEmpty(env) && File.Exists(Path.Combine(env, "ViXml.Lib.csproj"))) return Path.GetFullPath(env);
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        {
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "ViXml.Lib.csproj"))) return d.FullName;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The text/html fallback inside a notebook: a div plus a script that loads plotly.js from the npm CDN (same
+    /// pinned version) only if the page does not already have it. Standalone files use <see cref="StandaloneHtml"/>.
+    /// </summary>
+    public static string HtmlSnippet(Figure fig)
+    {
+        var id = "vixml-" + Guid.NewGuid().ToString("N")[..10];
+        var json = fig.ToJsonString();
+        return $$"""
+            <div id="{{id}}" style="width:{{fig.Width}}px;height:{{fig.Height}}px;"></div>
+            <script>
+            (function () {
+              var fig = {{json}};
+              function draw() { Plotly.newPlot("{{id}}", fig.data, fig.layout, {responsive: true}); }
+              if (window.Plotly) { draw(); return; }
+              var s = document.createElement("script");
+              s.src = "https://cdn.jsdelivr.net/npm/plotly.js-dist-min@{{PlotlyVersion}}/plotly.min.js";
+              s.onload = draw;
+              document.head.appendChild(s);
+            })();
+            </script>
+            """;
+    }
+
+    /// <summary>A self-contained page: plotly.js inlined, the figure drawn at its Width×Height.</summary>
+    /// <param name="forImage">Hide the mode bar (zoom/pan buttons) for screenshots.</param>
+    public static string StandaloneHtml(Figure fig, string? plotlyJsPath = null, bool forImage = false)
+    {
+        var plotly = File.ReadAllText(plotlyJsPath ?? PlotlyJsPath());
+        // "</script" inside the library would end the inline block early; the minified build does not contain it,
+        // but be safe.
+        plotly = plotly.Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
+        var title = WebUtility.HtmlEncode(fig.Title ?? "figure");
+        var sb = new StringBuilder();
+        sb.Append("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>").Append(title).Append("</title>\n");
+        sb.Append("<style>html,body{margin:0;padding:0;background:#fff}</style>\n<script>").Append(plotly).Append("</script>\n");
+        sb.Append("</head>\n<body>\n");
+        sb.Append($"<div id=\"fig\" style=\"width:{fig.Width}px;height:{fig.Height}px;\"></div>\n");
+        sb.Append("<script>\nvar fig = ").Append(fig.ToJsonString()).Append(";\n");
+        sb.Append("Plotly.newPlot(\"fig\", fig.data, fig.layout, {displaylogo: false")
+          .Append(forImage ? ", displayModeBar: false" : "").Append("});\n</script>\n");
+        sb.Append("</body>\n</html>\n");
+        return sb.ToString();
+    }
+
+    public static void SaveHtml(Figure fig, string path, string? plotlyJsPath = null) =>
+        Atomic.WriteAllText(path, StandaloneHtml(fig, plotlyJsPath));
+
+    /// <summary>Chromium's executable: $VIXML_CHROMIUM, else chromium / chromium-browser on PATH; null if absent.</summary>
+    public static string? FindChromium()
+    {
+        var env = Environment.GetEnvironmentVariable("VIXML_CHROMIUM");
+        if (!string.IsNullOrEmpty(env)) return File.Exists(env) ? env : null;
+        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        foreach (var name in new[] { "chromium", "chromium-browser" })
+            foreach (var d in dirs)
+            {
+                var p = Path.Combine(d, name);
+                if (File.Exists(p)) return p;
+            }
+        return null;
+    }
+
+    /// <summary>
+    /// Renders the figure to PNG with headless chromium (fresh profile folder each time, no network, no GPU).
+    /// Never throws for a missing or failing browser: the result says what happened.
+    /// </summary>
+    public static PngExport SavePng(Figure fig, string path, string? plotlyJsPath = null, TimeSpan? timeout = null)
+    {
+        var chromium = FindChromium();
+        if (chromium is null)
+            return new(false, "PNG skipped: chromium is not installed (apt-get install chromium, or tools/setup.sh reproduce); the HTML has the chart");
+        var work = Path.Combine(Path.GetTempPath(), "vixml-png-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(work);
+        try
+        {
+            var html = Path.Combine(work, "figure.html");
+            File.WriteAllText(html, StandaloneHtml(fig, plotlyJsPath, forImage: true));
+            var png = Path.Combine(work, "figure.png");
+            var psi = new ProcessStartInfo(chromium)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            foreach (var a in new[]
+                     {
+                         "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                         $"--user-data-dir={Path.Combine(work, "profile")}", $"--window-size={fig.Width},{fig.Height}",
+                         "--virtual-time-budget=3000", $"--screenshot={png}", new Uri(html).AbsoluteUri,
+                     })
+                psi.ArgumentList.Add(a);
+            using var proc = Process.Start(psi)!;
+            var stderr = proc.StandardError.ReadToEndAsync();
+            _ = proc.StandardOutput.ReadToEndAsync();
+            if (!proc.WaitForExit((int)(timeout ?? TimeSpan.FromSeconds(60)).TotalMilliseconds))
+            {
+                try { proc.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                return new(false, $"PNG skipped: chromium did not finish within {(timeout ?? TimeSpan.FromSeconds(60)).TotalSeconds:0} s");
+            }
+            if (!File.Exists(png) || new FileInfo(png).Length == 0)
+            {
+                var err = stderr.Result.Trim();
+                return new(false, $"PNG skipped: chromium exited with {proc.ExitCode} and no screenshot: {(err.Length > 400 ? err[..400] : err)}");
+            }
+            Atomic.WriteAllBytes(path, File.ReadAllBytes(png));
+            return new(true, $"wrote {path}");
+        }
+        finally
+        {
+            try { Directory.Delete(work, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}

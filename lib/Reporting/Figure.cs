@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ViXml.Reporting;
+
+/// <summary>Axis scale, as Plotly names it.</summary>
+public enum AxisType { Linear, Log, Category }
+
+/// <summary>
+/// A small typed builder for Plotly figures: line, scatter, grouped bar and histogram traces, log axes, titles, axis
+/// labels and legends. <see cref="ToJson"/> gives the figure JSON ({"data": [...], "layout": {...}}) that Plotly.newPlot,
+/// Jupyter's plotly renderer and VS Code consume; <see cref="ChartExport"/> writes HTML and PNG.
+/// </summary>
+public sealed class Figure : IRichDisplay
+{
+    private readonly List<JsonObject> _traces = [];
+    private string? _title, _xLabel, _yLabel;
+    // null = let Plotly infer from the data (numbers → linear, strings → category).
+    private AxisType? _xType, _yType;
+    private bool? _showLegend;
+
+    public Figure(string? title = null) => _title = title;
+
+    /// <summary>Width and height used for HTML/PNG export, in CSS pixels.</summary>
+    public int Width { get; set; } = 800;
+
+    public int Height { get; set; } = 500;
+
+    public string? Title => _title;
+
+    public int TraceCount => _traces.Count;
+
+    public Figure WithTitle(string title)
+    {
+        _title = title;
+        return this;
+    }
+
+    public Figure XAxis(string? label, AxisType? type = null)
+    {
+        (_xLabel, _xType) = (label, type);
+        return this;
+    }
+
+    public Figure YAxis(string? label, AxisType? type = null)
+    {
+        (_yLabel, _yType) = (label, type);
+        return this;
+    }
+
+    public Figure LogX() { _xType = AxisType.Log; return this; }
+
+    public Figure LogY() { _yType = AxisType.Log; return this; }
+
+    /// <summary>Forces the legend on or off (Plotly's default shows it only with two or more traces).</summary>
+    public Figure Legend(bool show = true)
+    {
+        _showLegend = show;
+        return this;
+    }
+
+    /// <summary>A line through (x, y) points, e.g. a training curve.</summary>
+    public Figure Line(string name, IEnumerable<double> x, IEnumerable<double> y, bool markers = false) =>
+        AddXY(name, "scatter", markers ? "lines+markers" : "lines", x, y);
+
+    /// <summary>Unconnected points.</summary>
+    public Figure Scatter(string name, IEnumerable<double> x, IEnumerable<double> y) => AddXY(name, "scatter", "markers", x, y);
+
+    /// <summary>One bar series over categories; several Bar calls are drawn side by side (grouped).</summary>
+    public Figure Bar(string name, IEnumerable<string> categories, IEnumerable<double> values)
+    {
+        var cats = categories.ToList();
+        var vals = values.ToList();
+        if (cats.Count != vals.Count)
+            throw new ArgumentException($"bar '{name}': {cats.Count} categories but {vals.Count} values");
+        _traces.Add(new JsonObject
+        {
+            ["type"] = "bar", ["name"] = name,
+            ["x"] = new JsonArray(cats.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray()),
+            ["y"] = Numbers(vals),
+        });
+        return this;
+    }
+
+    /// <summary>Plotly bins <paramref name="values"/> itself; <paramref name="bins"/> is the maximum bin count.</summary>
+    public Figure Histogram(string name, IEnumerable<double> values, int? bins = null)
+    {
+        var t = new JsonObject { ["type"] = "histogram", ["name"] = name, ["x"] = Numbers(values.ToList()) };
+        if (bins is { } b) t["nbinsx"] = b;
+        _traces.Add(t);
+        return this;
+    }
+
+    private Figure AddXY(string name, string type, string mode, IEnumerable<double> x, IEnumerable<double> y)
+    {
+        var xs = x.ToList();
+        var ys = y.ToList();
+        if (xs.Count != ys.Count) throw new ArgumentException($"trace '{name}': {xs.Count} x values but {ys.Count} y values");
+        _traces.Add(new JsonObject { ["type"] = type, ["mode"] = mode, ["name"] = name, ["x"] = Numbers(xs), ["y"] = Numbers(ys) });
+        return this;
+    }
+
+    // Plotly draws null as a gap; JSON has no NaN/Infinity.
+    private static JsonArray Numbers(IReadOnlyList<double> v) =>
+        new(v.Select(d => double.IsFinite(d) ? (JsonNode?)JsonValue.Create(d) : null).ToArray());
+
+    /// <summary>The Plotly figure: {"data": [traces], "layout": {...}}.</summary>
+    public JsonObject ToJson()
+    {
+        var bars = _traces.Any(t => (string?)t["type"] == "bar");
+        var layout = new JsonObject
+        {
+            // Bars are over named categories; say so, or a numeric-looking category list would be read as numbers.
+            ["xaxis"] = Axis(_xLabel, _xType ?? (bars ? AxisType.Category : null)),
+            ["yaxis"] = Axis(_yLabel, _yType),
+        };
+        if (_title is not null) layout["title"] = new JsonObject { ["text"] = _title };
+        if (bars) layout["barmode"] = "group";
+        if (_showLegend is { } show) layout["showlegend"] = show;
+        return new JsonObject
+        {
+            ["data"] = new JsonArray(_traces.Select(t => (JsonNode?)t.DeepClone()).ToArray()),
+            ["layout"] = layout,
+        };
+    }
+
+    private static JsonObject Axis(string? label, AxisType? type)
+    {
+        var a = new JsonObject();
+        if (type is { } t) a["type"] = t switch { AxisType.Log => "log", AxisType.Category => "category", _ => "linear" };
+        if (label is not null) a["title"] = new JsonObject { ["text"] = label };
+        return a;
+    }
+
+    public string ToJsonString(bool indented = false) => ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = indented });
+
+    /// <summary>Plotly JSON for renderers that have plotly, an HTML snippet for those that only render HTML.</summary>
+    public Dictionary<string, object> ToMimeBundle() => new()
+    {
+        [MimeTypes.Plotly] = ToJson(),
+        [MimeTypes.Html] = ChartExport.HtmlSnippet(this),
+        [MimeTypes.Plain] = $"Figure \"{_title ?? "(untitled)"}\" with {_traces.Count} trace(s): " +
+                            string.Join(", ", _traces.Select(t => $"{t["type"]} '{t["name"]}'")),
+    };
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"Figure({_title}, {_traces.Count} traces)");
+}

@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using ViXml.Common;
+
+namespace ViXml.Reporting;
+
+/// <summary>
+/// What a number was measured on, carried with every table so a small CI run is never mistaken for the paper's.
+/// </summary>
+/// <param name="Dataset">Dataset name, e.g. "debian-small" or "LF-AmazonTitles-131K".</param>
+/// <param name="Profile">Run profile: ci, cpu or paper.</param>
+/// <param name="Seeds">Seeds averaged over (empty = not recorded).</param>
+/// <param name="Note">Anything else that changes the meaning, e.g. "CPU, embedded data, random init".</param>
+public sealed record Scale(string Dataset, string Profile, IReadOnlyList<int> Seeds, string? Note = null)
+{
+    public string SeedsText => Seeds.Count == 0 ? "" : string.Join(";", Seeds.Select(s => s.ToString(CultureInfo.InvariantCulture)));
+
+    public override string ToString()
+    {
+        var parts = new List<string> { $"dataset {Dataset}", $"profile {Profile}" };
+        if (Seeds.Count > 0) parts.Add($"seed{(Seeds.Count == 1 ? "" : "s")} {string.Join(", ", Seeds)}");
+        if (!string.IsNullOrWhiteSpace(Note)) parts.Add(Note!);
+        return string.Join(" · ", parts);
+    }
+}
+
+/// <summary>
+/// A result table: named columns, rows of values (numbers stay numbers), optional per-column display formats and the
+/// <see cref="Scale"/> of the numbers. CSV keeps full precision (RFC 4180 quoting, invariant culture, LF line ends,
+/// scale columns appended); Markdown, HTML and text use the display formats.
+/// </summary>
+public sealed class ResultTable : IRichDisplay
+{
+    private readonly List<object?[]> _rows = [];
+    private readonly Dictionary<string, string> _formats = new(StringComparer.Ordinal);
+
+    public ResultTable(string title, IEnumerable<string> columns, Scale? scale = null)
+    {
+        Title = title;
+        Columns = columns.ToList();
+        if (Columns.Count == 0) throw new ArgumentException($"table '{title}' needs at least one column");
+        var dup = Columns.GroupBy(c => c).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null) throw new ArgumentException($"table '{title}' has column '{dup.Key}' twice");
+        Scale = scale;
+    }
+
+    public string Title { get; }
+
+    public IReadOnlyList<string> Columns { get; }
+
+    public Scale? Scale { get; set; }
+
+    public IReadOnlyList<IReadOnlyList<object?>> Rows => _rows;
+
+    /// <summary>Appends a row; it must have one value per column.</summary>
+    public ResultTable AddRow(params object?[] cells)
+    {
+        if (cells.Length != Columns.Count)
+            throw new ArgumentException($"table '{Title}': row {_rows.Count} has {cells.Length} values for {Columns.Count} columns");
+        _rows.Add((object?[])cells.Clone());
+        return this;
+    }
+
+    /// <summary>Display format for a numeric column, e.g. "F2" (CSV is unaffected).</summary>
+    public ResultTable Format(string column, string format)
+    {
+        if (!Columns.Contains(column)) throw new ArgumentException($"table '{Title}' has no column '{column}'");
+        _formats[column] = format;
+        return this;
+    }
+
+    /// <summary>The value as shown in Markdown/HTML/text.</summary>
+    public string Display(int row, int column)
+    {
+        var v = _rows[row][column];
+        return v switch
+        {
+            null => "",
+            string s => s,
+            double or float or decimal when _formats.TryGetValue(Columns[column], out var f) => ((IFormattable)v).ToString(f, CultureInfo.InvariantCulture),
+            double d => d.ToString("0.####", CultureInfo.InvariantCulture),
+            float x => x.ToString("0.####", CultureInfo.InvariantCulture),
+            IFormattable fm when _formats.TryGetValue(Columns[column], out var f2) => fm.ToString(f2, CultureInfo.InvariantCulture),
+            _ => Raw(v),
+        };
+    }
+
+    /// <summary>Full-precision invariant text, as CSV stores it.</summary>
+    private static string Raw(object? v) => v switch
+    {
+        null => "",
+        string s => s,
+        bool b => b ? "true" : "false",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        float f => f.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable fm => fm.ToString(null, CultureInfo.InvariantCulture),
+        _ => v.ToString() ?? "",
+    };
+
+    private bool IsNumeric(int column) =>
+        _rows.Any(r => r[column] is not null) &&
+        _rows.All(r => r[column] is null or sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal);
+
+    // ---- CSV (RFC 4180) -------------------------------------------------------------------------------------
+
+    public static readonly string[] ScaleColumns = ["scale_dataset", "scale_profile", "scale_seeds", "scale_note"];
+
+    public string ToCsv()
+    {
+        var sb = new StringBuilder();
+        var header = Scale is null ? Columns : Columns.Concat(ScaleColumns);
+        sb.AppendJoin(',', header.Select(CsvField)).Append('\n');
+        foreach (var row in _rows)
+        {
+            var cells = row.Select(Raw);
+            if (Scale is { } s) cells = cells.Concat([s.Dataset, s.Profile, s.SeedsText, s.Note ?? ""]);
+            sb.AppendJoin(',', cells.Select(CsvField)).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Quotes a field when it holds a comma, quote, CR or LF, or has edge spaces; quotes are doubled.</summary>
+    public static string CsvField(string s)
+    {
+        var needs = s.AsSpan().IndexOfAny(",\"\r\n") >= 0 || (s.Length > 0 && (s[0] == ' ' || s[^1] == ' '));
+        return needs ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+    }
+
+    // ---- Markdown (GitHub tables) ---------------------------------------------------------------------------
+
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.Append("**").Append(MarkdownCell(Title)).Append("**\n\n");
+        sb.Append("| ").AppendJoin(" | ", Columns.Select(MarkdownCell)).Append(" |\n");
+        sb.Append('|').AppendJoin("|", Enumerable.Range(0, Columns.Count).Select(c => IsNumeric(c) ? " ---: " : " --- ")).Append("|\n");
+        for (var r = 0; r < _rows.Count; r++)
+            sb.Append("| ").AppendJoin(" | ", Enumerable.Range(0, Columns.Count).Select(c => MarkdownCell(Display(r, c)))).Append(" |\n");
+        if (Scale is not null) sb.Append("\n*Scale: ").Append(MarkdownCell(Scale.ToString())).Append("*\n");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Text safe inside a GitHub table cell: the table syntax (|) and inline markup (\ * _ `) are backslash-escaped,
+    /// &lt; becomes an entity so no HTML is injected, and line breaks become &lt;br&gt; (a cell is one line).
+    /// </summary>
+    public static string MarkdownCell(string s)
+    {
+        var sb = new StringBuilder(s.Length + 8);
+        var text = s.Replace("\r\n", "\n").Trim();
+        foreach (var ch in text)
+        {
+            switch (ch)
+            {
+                case '\\' or '|' or '*' or '_' or '`': sb.Append('\\').Append(ch); break;
+                case '<': sb.Append("&lt;"); break;
+                case '\n' or '\r': sb.Append("<br>"); break;
+                default: sb.Append(ch); break;
+            }
+        }
+        return sb.ToString();
+    }
+
+    // ---- HTML ----------------------------------------------------------------------------------------------
+
+    public string ToHtml()
+    {
+        static string E(string s) => WebUtility.HtmlEncode(s).Replace("\n", "<br>");
+        var sb = new StringBuilder("<table class=\"vixml-result\">\n");
+        sb.Append("<caption>").Append(E(Title));
+        if (Scale is not null) sb.Append("<br><small>").Append(E(Scale.ToString())).Append("</small>");
+        sb.Append("</caption>\n<thead><tr>");
+        foreach (var c in Columns) sb.Append("<th>").Append(E(c)).Append("</th>");
+        sb.Append("</tr></thead>\n<tbody>\n");
+        for (var r = 0; r < _rows.Count; r++)
+        {
+            sb.Append("<tr>");
+            for (var c = 0; c < Columns.Count; c++)
+                sb.Append(IsNumeric(c) ? "<td style=\"text-align:right\">" : "<td>").Append(E(Display(r, c))).Append("</td>");
+            sb.Append("</tr>\n");
+        }
+        return sb.Append("</tbody>\n</table>\n").ToString();
+    }
+
+    // ---- plain text ----------------------------------------------------------------------------------------
+
+    public string ToText()
+    {
+        var cells = Enumerable.Range(0, _rows.Count)
+            .Select(r => Enumerable.Range(0, Columns.Count).Select(c => Display(r, c).Replace("\n", " ")).ToArray()).ToList();
+        var widths = Enumerable.Range(0, Columns.Count)
+            .Select(c => Math.Max(Columns[c].Length, cells.Count == 0 ? 0 : cells.Max(row => row[c].Length))).ToArray();
+        string Line(IReadOnlyList<string> v) => string.Join("  ", v.Select((x, c) => IsNumeric(c) ? x.PadLeft(widths[c]) : x.PadRight(widths[c]))).TrimEnd();
+        var sb = new StringBuilder(Title).Append('\n');
+        sb.Append(Line(Columns)).Append('\n');
+        sb.Append(string.Join("  ", widths.Select(w => new string('-', w)))).Append('\n');
+        foreach (var row in cells) sb.Append(Line(row)).Append('\n');
+        if (Scale is not null) sb.Append("Scale: ").Append(Scale).Append('\n');
+        return sb.ToString();
+    }
+
+    public override string ToString() => ToText();
+
+    public Dictionary<string, object> ToMimeBundle() => new()
+    {
+        [MimeTypes.Html] = ToHtml(),
+        [MimeTypes.Markdown] = ToMarkdown(),
+        [MimeTypes.Plain] = ToText(),
+    };
+
+    public void SaveCsv(string path) => Atomic.WriteAllText(path, ToCsv());
+
+    public void SaveMarkdown(string path) => Atomic.WriteAllText(path, ToMarkdown());
+
+    public void SaveHtml(string path) => Atomic.WriteAllText(path, ToHtml());
+}

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using ViXml.Notebooks;
+
+namespace ViXml.Cli.Commands;
+
+/// <summary><c>vixml nb run NOTEBOOK [-p name=value ...] [--out FILE] [--timeout S]</c>: the headless notebook runner.</summary>
+public sealed class NbCommand : ICliCommand
+{
+    public Command Build()
+    {
+        var nb = new Command("nb", "Jupyter notebooks (C#) without a Jupyter server.");
+        var run = new Command("run", "Run a C# notebook headless, papermill-style, and write the executed notebook.");
+        var notebook = new Argument<string>("NOTEBOOK") { Description = "The .ipynb to run." };
+        var parameters = new Option<string[]>("--parameter", "-p")
+        {
+            Description = "name=value, typed like the default in the cell tagged 'parameters' (repeatable).",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var output = new Option<string?>("--out", "-o")
+        {
+            Description = "Executed notebook path (default: NAME.out.ipynb next to the input).",
+        };
+        var timeout = new Option<double?>("--timeout") { Description = "Limit for the whole notebook, in seconds." };
+        var logOutput = new Option<bool>("--log-output") { Description = "Also print cell outputs while they run." };
+        run.Arguments.Add(notebook);
+        run.Options.Add(parameters);
+        run.Options.Add(output);
+        run.Options.Add(timeout);
+        run.Options.Add(logOutput);
+        run.SetAction(parse => Guarded(() =>
+        {
+            var path = parse.GetValue(notebook)!;
+            List<KeyValuePair<string, string>> values;
+            try
+            {
+                values = (parse.GetValue(parameters) ?? []).Select(NotebookParameters.ParseAssignment).ToList();
+            }
+            catch (NotebookParameterException e)
+            {
+                throw new CliException(e.Message);
+            }
+            var seconds = parse.GetValue(timeout);
+            if (seconds is <= 0) throw new CliException("--timeout must be positive");
+            var options = new NotebookRunOptions
+            {
+                Parameters = values,
+                OutputPath = parse.GetValue(output),
+                Timeout = seconds is { } s ? TimeSpan.FromSeconds(s) : null,
+                Log = Console.Error,
+                Echo = parse.GetValue(logOutput) ? Console.Out : null,
+            };
+            var result = RunOrExplain(path, options);
+            if (result.Failure is { } f)
+            {
+                throw new CliException($"{path}: {f}\nexecuted notebook (with the error saved) written to {result.OutputPath}", 1);
+            }
+            Console.Error.WriteLine($"ran {result.CellsExecuted} code cells in {result.Duration.TotalSeconds:0.0} s -> {result.OutputPath}");
+            return 0;
+        }));
+        nb.Subcommands.Add(run);
+        return nb;
+    }
+
+    /// <summary>
+    /// Prints a CliException as "error: message" and returns its exit code here, because System.CommandLine's
+    /// default exception handler would otherwise print it as an unhandled exception with a stack trace.
+    /// </summary>
+    internal static int Guarded(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return e.ExitCode;
+        }
+    }
+
+    /// <summary>Runs, turning user errors (missing file, bad JSON, bad -p) into CliException.</summary>
+    internal static NotebookRunResult RunOrExplain(string path, NotebookRunOptions options)
+    {
+        try
+        {
+            return NotebookRunner.Run(path, options);
+        }
+        catch (Exception e) when (e is FileNotFoundException or NotebookFormatException or NotebookParameterException or ArgumentException)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+}
