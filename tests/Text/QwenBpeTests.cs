@@ -61,6 +61,18 @@ public class QwenBpeTests
     }
 
     [Fact]
+    public void Decode_is_byte_level_and_lossy_on_broken_utf8()
+    {
+        var t = Qwen.Value;
+        var ids = t.Encode("中文 ok");
+        Assert.Equal("中文 ok", t.Decode(ids));
+        // the lone first byte of a three-byte character decodes to U+FFFD, as HF's from_utf8_lossy
+        int e4 = t.SpecialTokenId(ByteLevel.ByteToChar[0xE4].ToString());
+        Assert.Equal("\uFFFDok", t.Decode([e4, t.Encode("ok")[0]]));
+        Assert.Equal("Ġ", t.IdToToken(t.Encode(" ")[0]));
+    }
+
+    [Fact]
     public void Qwen25_restriction_keeps_22_added_tokens()
     {
         var t = ByteLevelBpeTokenizer.LoadQwen25(TokenizerFixtures.QwenTokenizerJson);
