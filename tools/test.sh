@@ -17,7 +17,12 @@ else
   echo "reference: Debian's python3-torch missing; tests use the committed fixtures"
 fi
 [[ -x tools/assets.sh ]] && { tools/assets.sh || { echo "0 passed, 1 failed"; exit 1; }; }
-dotnet build ViXml.slnx -c Release -nologo -v q 2>&1 | grep -E "error|FAILED" && { echo "0 passed, 1 failed"; exit 1; }
+build_log="$(mktemp)"
+if ! dotnet build ViXml.slnx -c Release -nologo -v q >"$build_log" 2>&1; then
+  grep -E "error|FAILED" "$build_log" | sort -u | head -50; rm -f "$build_log"
+  echo "build failed"; echo "0 passed, 1 failed"; exit 1
+fi
+rm -f "$build_log"
 trx_dir="$(mktemp -d)"
 dotnet test tests/ViXml.Tests.csproj -c Release --no-build -nologo --logger "trx;LogFileName=results.trx" \
   --results-directory "$trx_dir" "$@" 2>&1 | grep -vE "^\s*$"

@@ -15,14 +15,14 @@ internal static class NbSupport
     public static List<JsonObject> Outputs(JsonObject cell) => ((JsonArray)cell["outputs"]!).Select(o => (JsonObject)o!).ToList();
 
     /// <summary>nbformat "multiline string" joined.</summary>
-    public static string Text(JsonNode? n) => n switch
+    public static string SourceText(JsonNode? n) => n switch
     {
         JsonArray a => string.Concat(a.Select(x => (string?)x)),
         null => "",
         _ => (string)n!,
     };
 
-    public static string Source(JsonObject cell) => Text(cell["source"]);
+    public static string Source(JsonObject cell) => SourceText(cell["source"]);
 
     /// <summary>
     /// Validates with Debian's python3-nbformat (the independent check the issue asks for). Skips only when

@@ -49,21 +49,21 @@ public class NotebookRunnerTests
         var outs = Outputs(Cell(nb, 3));
         Assert.Equal(["stream", "stream", "stream"], outs.Select(o => (string)o["output_type"]!));
         Assert.Equal(["stdout", "stderr", "stdout"], outs.Select(o => (string)o["name"]!));
-        Assert.Equal("profile=cpu seeds=5 lr=0.0001 fast=False steps=7 label=x \"y\" \\ z\n", Text(outs[0]["text"]));
-        Assert.Equal("note on stderr\n", Text(outs[1]["text"]));
-        Assert.Equal("types: String,Int32,Double,Boolean,Int64\n", Text(outs[2]["text"]));
+        Assert.Equal("profile=cpu seeds=5 lr=0.0001 fast=False steps=7 label=x \"y\" \\ z\n", SourceText(outs[0]["text"]));
+        Assert.Equal("note on stderr\n", SourceText(outs[1]["text"]));
+        Assert.Equal("types: String,Int32,Double,Boolean,Int64\n", SourceText(outs[2]["text"]));
 
         // Raw cell untouched; `total + 1` with total = seeds * 2 = 10.
         Assert.Equal("raw", (string)Cell(nb, 4)["cell_type"]!);
         var r = Outputs(Cell(nb, 5)).Single();
         Assert.Equal("execute_result", (string)r["output_type"]!);
-        Assert.Equal("11", Text(r["data"]!["text/plain"]));
+        Assert.Equal("11", SourceText(r["data"]!["text/plain"]));
         Assert.Equal(4, (int)r["execution_count"]!);
 
         // #!csharp ignored, a static local function, await, a task's stdout; 1+4+9+16 = 30.
         var c6 = Outputs(Cell(nb, 6));
-        Assert.Equal("from a task\n", Text(c6[0]["text"]));
-        Assert.Equal("30", Text(c6[1]["data"]!["text/plain"]));
+        Assert.Equal("from a task\n", SourceText(c6[0]["text"]));
+        Assert.Equal("30", SourceText(c6[1]["data"]!["text/plain"]));
 
         // A statement ending in ';' has no value.
         Assert.DoesNotContain(Outputs(Cell(nb, 7)), o => (string)o["output_type"]! == "execute_result");
@@ -141,7 +141,7 @@ public class NotebookRunnerTests
 
         var nb = Read(output);
         var outs = Outputs(Cell(nb, 2));
-        Assert.Equal("about to fail\n", Text(outs[0]["text"]));
+        Assert.Equal("about to fail\n", SourceText(outs[0]["text"]));
         var err = outs[1];
         Assert.Equal("error", (string)err["output_type"]!);
         Assert.Equal("boom 42", (string)err["evalue"]!);
@@ -192,8 +192,8 @@ public class NotebookRunnerTests
 
         var chart = Outputs(Cell(nb, 0));
         Assert.Equal(["stream", "display_data", "stream"], chart.Select(o => (string)o["output_type"]!));
-        Assert.Equal("before display\n", Text(chart[0]["text"]));
-        Assert.Equal("after display\n", Text(chart[2]["text"]));
+        Assert.Equal("before display\n", SourceText(chart[0]["text"]));
+        Assert.Equal("after display\n", SourceText(chart[2]["text"]));
         var data = (JsonObject)chart[1]["data"]!;
         var expected = JsonNode.Parse("""
             {"data": [
@@ -204,8 +204,8 @@ public class NotebookRunnerTests
                         "title": {"text": "P@1 by method"}, "barmode": "group"}}
             """);
         Assert.True(JsonNode.DeepEquals(expected, data["application/vnd.plotly.v1+json"]), data["application/vnd.plotly.v1+json"]!.ToJsonString());
-        Assert.Contains("Plotly.newPlot", Text(data["text/html"]));
-        Assert.Contains("2 trace(s)", Text(data["text/plain"]));
+        Assert.Contains("Plotly.newPlot", SourceText(data["text/html"]));
+        Assert.Contains("2 trace(s)", SourceText(data["text/plain"]));
 
         var table = Outputs(Cell(nb, 1));
         Assert.Equal(["display_data", "execute_result"], table.Select(o => (string)o["output_type"]!));
@@ -213,8 +213,8 @@ public class NotebookRunnerTests
         {
             var d = (JsonObject)o["data"]!;
             Assert.Equal(["text/html", "text/markdown", "text/plain"], d.Select(kv => kv.Key).Order());
-            Assert.Contains("| NGAME \\| hard | 20.25 |", Text(d["text/markdown"]));
-            Assert.Contains("<td>NGAME | hard</td>", Text(d["text/html"]));
+            Assert.Contains("| NGAME \\| hard | 20.25 |", SourceText(d["text/markdown"]));
+            Assert.Contains("<td>NGAME | hard</td>", SourceText(d["text/html"]));
         }
         AssertValidNbformat(output);
     }
@@ -243,7 +243,7 @@ public class NotebookRunnerTests
         var outs = Outputs(Cell(Read(result.OutputPath), 1));
         // The table came from the #r'd ViXml.Lib.dll yet display() recognised it as IRichDisplay: one shared copy.
         Assert.Contains("text/html", ((JsonObject)outs[0]["data"]!).Select(kv => kv.Key));
-        Assert.Equal("Hello, notebook", Text(outs[1]["data"]!["text/plain"])); // strings show unquoted, as in .NET Interactive
+        Assert.Equal("Hello, notebook", SourceText(outs[1]["data"]!["text/plain"])); // strings show unquoted, as in .NET Interactive
     }
 
     [Fact]
@@ -280,8 +280,8 @@ public class NotebookRunnerTests
         var echoed = NotebookRunner.Run(echo, new NotebookRunOptions { Echo = Console.Out });
         Assert.True(echoed.Succeeded, echoed.Failure?.ToString());
         var outs = Outputs(Cell(Read(echoed.OutputPath), 0));
-        Assert.Equal("echoed\n", Text(outs[0]["text"]));
-        Assert.Equal("5", Text(outs[1]["data"]!["text/plain"]));
+        Assert.Equal("echoed\n", SourceText(outs[0]["text"]));
+        Assert.Equal("5", SourceText(outs[1]["data"]!["text/plain"]));
         Assert.Contains("fsharp", result.Failure!.EValue);
 
         var broken = Path.Combine(dir, "broken.ipynb");
