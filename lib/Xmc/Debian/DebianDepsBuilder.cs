@@ -104,7 +104,8 @@ public static class DebianDepsBuilder
             else counts["excluded_" + why] = counts.GetValueOrDefault("excluded_" + why) + 1;
         }
 
-        // Relationship edges between eligible packages (self and virtual/unknown names dropped).
+        // Relationship edges from every non-transitional package to label-eligible packages (self and virtual/unknown
+        // names dropped).
         var edges = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
         long droppedVirtual = 0;
         // Any package except a transitional one may be a query (a -doc or -dev package describing what it belongs
