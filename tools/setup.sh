@@ -22,8 +22,22 @@ done
 if command -v npm >/dev/null 2>&1; then
   tmp=(); for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || tmp+=("$p"); done; missing=("${tmp[@]}")
 fi
-[[ ${#missing[@]} -eq 0 ]] && exit 0
 UPDATE="apt-get update -o Acquire::Languages=en -o Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=true"
+# The embedded datasets read the English translations, DEP-11 components and 64x64 icons from apt's lists.
+metadata_missing() {
+  ! compgen -G "/var/lib/apt/lists/*Translation-en*" >/dev/null ||
+  ! compgen -G "/var/lib/apt/lists/*Components-amd64.yml*" >/dev/null ||
+  ! compgen -G "/var/lib/apt/lists/*icons-64x64.tar*" >/dev/null
+}
+if [[ "${1:-}" == tests || "${1:-}" == reproduce ]] && metadata_missing; then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "setup: fetching apt metadata with translations and icons (for the embedded datasets)" >&2
+    eval "$UPDATE" >/dev/null
+  else
+    echo "The embedded datasets need apt's English translations and AppStream icons. Run as root:  sudo $UPDATE" >&2
+  fi
+fi
+[[ ${#missing[@]} -eq 0 ]] && exit 0
 INSTALL="DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
 if [[ $(id -u) -ne 0 ]]; then
   echo "ViXml needs these Debian packages: ${missing[*]}" >&2
