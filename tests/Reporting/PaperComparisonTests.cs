@@ -64,3 +64,36 @@ public class PaperComparisonTests
         Assert.Contains("unterminated", Assert.Throws<FormatException>(() => ResultTable.ReadCsv(path)).Message);
     }
 }
+
+public class BinningTests
+{
+    [Fact]
+    public void LogBinsMatchNumpyHistogramOnTheSameEdges()
+    {
+        // A Zipf-like label-frequency list (integers), a zero-shot label (0) and fractional values.
+        var values = Enumerable.Range(0, 1500).Select(i => Math.Floor(1000.0 / (i + 1))).Concat([0, 0.37, 2.5]).ToList();
+        var bins = Binning.Log(values, binsPerDecade: 5);
+        Assert.Equal(501, bins.NonPositive); // i + 1 > 1000 gives 0, plus the explicit 0
+        var arg = string.Join(",", values.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        var (code, stdout, err) = Python(
+            "import sys, json, math, numpy as np\n" +
+            "v = np.array([float(x) for x in sys.argv[1].split(',')]); v = v[v > 0]\n" +
+            "lo = math.floor(math.log10(v.min()) * 5); hi = math.ceil(math.log10(v.max()) * 5)\n" +
+            "e = 10 ** (np.arange(lo, hi + 1) / 5)\n" +
+            "c, _ = np.histogram(v, bins=e)\n" +
+            "print(json.dumps({'counts': c.tolist(), 'edges': e.tolist()}))", arg);
+        if (code != 0 && (err.Contains("No module named 'numpy'") || err.Contains("No such file"))) Assert.Skip("Debian's python3-numpy is missing");
+        Assert.True(code == 0, err);
+        var doc = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(doc.GetProperty("counts").EnumerateArray().Select(x => x.GetInt64()), bins.Counts);
+        var edges = doc.GetProperty("edges").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+        Assert.Equal(edges.Length, bins.Edges.Length);
+        for (var i = 0; i < edges.Length; i++) Assert.Equal(edges[i], bins.Edges[i], 1e-9 * edges[i]);
+
+        var fig = new Figure("tail").LogHistogram("label frequency", values).ToJson();
+        Assert.Equal("log", (string?)fig["layout"]!["xaxis"]!["type"]);
+        Assert.Equal("log", (string?)fig["layout"]!["yaxis"]!["type"]);
+        Assert.Equal("label frequency (501 values ≤ 0 not shown)", (string?)fig["data"]![0]!["name"]);
+        Assert.Equal(bins.Counts.Count(c => c > 0), fig["data"]![0]!["y"]!.AsArray().Count);
+    }
+}
