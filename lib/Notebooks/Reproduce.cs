@@ -31,6 +31,9 @@ public sealed record ReproduceOptions
 
     /// <summary>Progress lines; null = silent.</summary>
     public TextWriter? Log { get; init; }
+
+    /// <summary>Current directory while cells run; null = each notebook's folder, as a Jupyter kernel would.</summary>
+    public string? WorkingDirectory { get; init; }
 }
 
 /// <summary>One notebook of a reproduce run.</summary>
@@ -97,6 +100,7 @@ public static class Reproduce
                 ResultsDirectory = resultsDir,
                 Timeout = o.TimeoutPerNotebook,
                 Log = o.Log,
+                WorkingDirectory = o.WorkingDirectory,
             });
             steps.Add(new ReproduceStep(nb, output, Math.Round(result.Duration.TotalSeconds, 2), result.Failure));
             o.Log?.WriteLine($"   {(result.Succeeded ? "ok" : "FAILED")} in {result.Duration.TotalSeconds:0.0} s");
