@@ -89,6 +89,7 @@ public static class Reproduce
         var clock = Stopwatch.StartNew();
         var steps = new List<ReproduceStep>();
         string? failure = null;
+        var warnedNoNbformat = false;
         foreach (var nb in notebooks)
         {
             var output = Path.Combine(resultsDir, Path.GetFileName(nb));
@@ -107,6 +108,18 @@ public static class Reproduce
             if (result.Failure is { } f)
             {
                 failure = $"{Path.GetFileName(nb)}: {f} (executed notebook: {output})";
+                break;
+            }
+            // What CI checks: the executed notebook opens in Jupyter.
+            var check = NbformatCheck.Validate(output);
+            if (!check.Checked && !warnedNoNbformat)
+            {
+                o.Log?.WriteLine("   nbformat check skipped: /usr/bin/python3 lacks nbformat (apt-get install python3-nbformat)");
+                warnedNoNbformat = true;
+            }
+            if (check.Error is { } invalid)
+            {
+                failure = invalid;
                 break;
             }
         }
