@@ -128,6 +128,16 @@ public class NotebookRunnerTests
         Assert.Equal("2.0", NotebookParameters.Literal(ratio, "2"));
         Assert.Equal("double.NaN", NotebookParameters.Literal(ratio, "NaN"));
         Assert.Equal("-1E-05", NotebookParameters.Literal(ratio, "-0.00001"));
+
+        // Re-running an executed notebook replaces its injected cell instead of stacking a second one.
+        var nb = Notebook.Load(Fixture("basic.ipynb"));
+        NotebookParameters.Inject(nb, [new("seeds", "1")]);
+        NotebookParameters.Inject(nb, [new("seeds", "2"), new("fast", "TRUE")]);
+        var injected = Assert.Single(nb.Cells, c => c.HasTag(NotebookParameters.InjectedTag));
+        Assert.Equal(2, nb.Cells.IndexOf(injected));
+        Assert.Equal("// Parameters injected by vixml nb run\nint seeds = 2;\nbool fast = true;", injected.Source);
+        Assert.Contains("given twice", Assert.Throws<NotebookParameterException>(() =>
+            NotebookParameters.Inject(nb, [new("seeds", "1"), new("seeds", "2")])).Message);
     }
 
     [Fact]
