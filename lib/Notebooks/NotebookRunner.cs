@@ -87,13 +87,15 @@ public static class NotebookRunner
         var oldCwd = Environment.CurrentDirectory;
         try
         {
-            Environment.CurrentDirectory = options.WorkingDirectory ?? nbDir;
+            var cwd = options.WorkingDirectory ?? nbDir;
+            if (!Directory.Exists(cwd)) throw new DirectoryNotFoundException($"working directory not found: {cwd}");
+            if (!string.Equals(Path.GetFullPath(cwd), oldCwd, StringComparison.Ordinal)) Environment.CurrentDirectory = cwd;
             using var results = Results.UseDirectory(options.ResultsDirectory ?? Path.GetDirectoryName(output)!);
             return await Execute(nb, input, output, nbDir, options, ct);
         }
         finally
         {
-            Environment.CurrentDirectory = oldCwd;
+            if (!string.Equals(Environment.CurrentDirectory, oldCwd, StringComparison.Ordinal)) Environment.CurrentDirectory = oldCwd;
             OneAtATime.Release();
         }
     }

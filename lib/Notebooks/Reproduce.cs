@@ -31,6 +31,9 @@ public sealed record ReproduceOptions
 
     /// <summary>Progress lines; null = silent.</summary>
     public TextWriter? Log { get; init; }
+
+    /// <summary>Current directory while cells run; null = each notebook's folder, as a Jupyter kernel would.</summary>
+    public string? WorkingDirectory { get; init; }
 }
 
 /// <summary>One notebook of a reproduce run.</summary>
@@ -86,6 +89,7 @@ public static class Reproduce
         var clock = Stopwatch.StartNew();
         var steps = new List<ReproduceStep>();
         string? failure = null;
+        var warnedNoNbformat = false;
         foreach (var nb in notebooks)
         {
             var output = Path.Combine(resultsDir, Path.GetFileName(nb));
@@ -97,12 +101,25 @@ public static class Reproduce
                 ResultsDirectory = resultsDir,
                 Timeout = o.TimeoutPerNotebook,
                 Log = o.Log,
+                WorkingDirectory = o.WorkingDirectory,
             });
             steps.Add(new ReproduceStep(nb, output, Math.Round(result.Duration.TotalSeconds, 2), result.Failure));
             o.Log?.WriteLine($"   {(result.Succeeded ? "ok" : "FAILED")} in {result.Duration.TotalSeconds:0.0} s");
             if (result.Failure is { } f)
             {
                 failure = $"{Path.GetFileName(nb)}: {f} (executed notebook: {output})";
+                break;
+            }
+            // What CI checks: the executed notebook opens in Jupyter.
+            var check = NbformatCheck.Validate(output);
+            if (!check.Checked && !warnedNoNbformat)
+            {
+                o.Log?.WriteLine("   nbformat check skipped: /usr/bin/python3 lacks nbformat (apt-get install python3-nbformat)");
+                warnedNoNbformat = true;
+            }
+            if (check.Error is { } invalid)
+            {
+                failure = invalid;
                 break;
             }
         }

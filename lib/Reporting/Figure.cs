@@ -92,6 +92,21 @@ public sealed class Figure : IRichDisplay
         return this;
     }
 
+    /// <summary>
+    /// A long-tail histogram: counts in logarithmic bins (<see cref="Binning.Log"/>) as points on log-log axes, empty
+    /// bins left out (log axes cannot show 0). Values ≤ 0 cannot be placed; their number is added to the trace name.
+    /// </summary>
+    public Figure LogHistogram(string name, IEnumerable<double> values, int binsPerDecade = 5)
+    {
+        var bins = Binning.Log(values, binsPerDecade);
+        var keep = Enumerable.Range(0, bins.Counts.Length).Where(i => bins.Counts[i] > 0).ToList();
+        var centers = bins.Centers;
+        var label = bins.NonPositive > 0 ? $"{name} ({bins.NonPositive} values ≤ 0 not shown)" : name;
+        _xType = AxisType.Log;
+        _yType = AxisType.Log;
+        return AddXY(label, "scatter", "lines+markers", keep.Select(i => centers[i]), keep.Select(i => (double)bins.Counts[i]));
+    }
+
     private Figure AddXY(string name, string type, string mode, IEnumerable<double> x, IEnumerable<double> y)
     {
         var xs = x.ToList();

@@ -127,6 +127,109 @@ public sealed class ResultTable : IRichDisplay
         return needs ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
     }
 
+    /// <summary>
+    /// Reads a CSV written by <see cref="ToCsv"/> (or any RFC 4180 file with a header row): numbers come back as
+    /// double, empty fields as null, trailing scale_* columns as <see cref="Scale"/>. Paper-table generators use this
+    /// to read what notebooks saved. Errors name the file and line.
+    /// </summary>
+    public static ResultTable ReadCsv(string path, string? title = null)
+    {
+        var records = ParseCsv(File.ReadAllText(path), path);
+        if (records.Count == 0) throw new FormatException($"{path}: empty CSV (no header row)");
+        var header = records[0].Fields;
+        var hasScale = header.Count > ScaleColumns.Length && header.TakeLast(ScaleColumns.Length).SequenceEqual(ScaleColumns);
+        var columns = hasScale ? header.Take(header.Count - ScaleColumns.Length).ToList() : header.ToList();
+        var table = new ResultTable(title ?? Path.GetFileNameWithoutExtension(path), columns);
+        foreach (var (line, fields) in records.Skip(1))
+        {
+            if (fields.Count != header.Count)
+                throw new FormatException($"{path}:{line}: {fields.Count} fields, header has {header.Count}");
+            table.AddRow(fields.Take(columns.Count).Select(ParseValue).ToArray());
+            if (!hasScale) continue;
+            var f = fields.Skip(columns.Count).ToList();
+            var seeds = f[2].Length == 0 ? [] : f[2].Split(';').Select(x => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
+                ? v : throw new FormatException($"{path}:{line}: scale_seeds '{f[2]}' is not a ';'-separated list of integers")).ToList();
+            var scale = new Scale(f[0], f[1], seeds, f[3].Length == 0 ? null : f[3]);
+            if (table.Scale is null) table.Scale = scale;
+            else if (table.Scale.Dataset != scale.Dataset || table.Scale.Profile != scale.Profile
+                     || table.Scale.SeedsText != scale.SeedsText || table.Scale.Note != scale.Note)
+                throw new FormatException($"{path}:{line}: scale differs from the first row's ({table.Scale})");
+        }
+        return table;
+    }
+
+    private static object? ParseValue(string s) =>
+        s.Length == 0 ? null
+        : double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && !s.Any(char.IsWhiteSpace) ? d
+        : s;
+
+    /// <summary>RFC 4180 records with the 1-based line each starts on; accepts LF or CRLF line ends.</summary>
+    public static List<(int Line, List<string> Fields)> ParseCsv(string text, string where = "csv")
+    {
+        var records = new List<(int, List<string>)>();
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        int line = 1, start = 1, i = 0;
+        bool quoted = false, any = false;
+        while (i < text.Length)
+        {
+            var ch = text[i];
+            if (quoted)
+            {
+                if (ch == '"')
+                {
+                    if (i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i += 2; continue; }
+                    quoted = false;
+                    i++;
+                    if (i < text.Length && text[i] is not (',' or '\n' or '\r'))
+                        throw new FormatException($"{where}:{line}: text after a closing quote");
+                    continue;
+                }
+                if (ch == '\n') line++;
+                field.Append(ch);
+                i++;
+                continue;
+            }
+            switch (ch)
+            {
+                case '"' when field.Length == 0:
+                    quoted = true;
+                    any = true;
+                    break;
+                case ',':
+                    fields.Add(field.ToString());
+                    field.Clear();
+                    any = true;
+                    break;
+                case '\r' or '\n':
+                    if (ch == '\r' && i + 1 < text.Length && text[i + 1] == '\n') i++;
+                    if (any || field.Length > 0 || fields.Count > 0)
+                    {
+                        fields.Add(field.ToString());
+                        records.Add((start, fields));
+                    }
+                    fields = [];
+                    field.Clear();
+                    any = false;
+                    line++;
+                    start = line;
+                    break;
+                default:
+                    field.Append(ch);
+                    any = true;
+                    break;
+            }
+            i++;
+        }
+        if (quoted) throw new FormatException($"{where}:{start}: unterminated quoted field");
+        if (any || field.Length > 0 || fields.Count > 0)
+        {
+            fields.Add(field.ToString());
+            records.Add((start, fields));
+        }
+        return records;
+    }
+
     // ---- Markdown (GitHub tables) ---------------------------------------------------------------------------
 
     public string ToMarkdown()

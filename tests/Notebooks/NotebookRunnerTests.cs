@@ -11,6 +11,10 @@ public class NotebookRunnerTests
 {
     private static string Fixture(string name) => Repo.Fixture("notebooks", name);
 
+    // The runner would otherwise switch the process's current directory to the notebook's folder (Jupyter's
+    // behaviour) while other test classes run in parallel.
+    private static readonly string Cwd = Environment.CurrentDirectory;
+
     [Fact]
     public void BasicNotebookCarriesStateCapturesStreamsAndInjectsTypedParameters()
     {
@@ -18,6 +22,7 @@ public class NotebookRunnerTests
         var output = Path.Combine(dir, "basic.out.ipynb");
         var result = NotebookRunner.Run(Fixture("basic.ipynb"), new NotebookRunOptions
         {
+            WorkingDirectory = Cwd,
             OutputPath = output,
             Parameters =
             [
@@ -85,7 +90,7 @@ public class NotebookRunnerTests
         var output = Path.Combine(dir, "never.ipynb");
         NotebookParameterException Fail(string name, string value) =>
             Assert.Throws<NotebookParameterException>(() =>
-                NotebookRunner.Run(Fixture("basic.ipynb"), new NotebookRunOptions { OutputPath = output, Parameters = [new(name, value)] }));
+                NotebookRunner.Run(Fixture("basic.ipynb"), new NotebookRunOptions { WorkingDirectory = Cwd, OutputPath = output, Parameters = [new(name, value)] }));
 
         var unknown = Fail("profil", "cpu");
         Assert.Contains("unknown parameter 'profil'", unknown.Message);
@@ -97,7 +102,7 @@ public class NotebookRunnerTests
         Assert.Contains("'lr' is double", Fail("lr", "1,5").Message);
         Assert.Contains("'steps' is long", Fail("steps", "99999999999999999999").Message);
         Assert.Contains("no code cell tagged 'parameters'", Assert.Throws<NotebookParameterException>(() =>
-            NotebookRunner.Run(Fixture("fails-compile.ipynb"), new NotebookRunOptions { OutputPath = output, Parameters = [new("a", "2")] })).Message);
+            NotebookRunner.Run(Fixture("fails-compile.ipynb"), new NotebookRunOptions { WorkingDirectory = Cwd, OutputPath = output, Parameters = [new("a", "2")] })).Message);
         Assert.Throws<NotebookParameterException>(() => NotebookParameters.ParseAssignment("novalue"));
         Assert.Equal(new KeyValuePair<string, string>("expr", "a=b"), NotebookParameters.ParseAssignment("expr=a=b"));
         Assert.False(File.Exists(output));
@@ -123,6 +128,16 @@ public class NotebookRunnerTests
         Assert.Equal("2.0", NotebookParameters.Literal(ratio, "2"));
         Assert.Equal("double.NaN", NotebookParameters.Literal(ratio, "NaN"));
         Assert.Equal("-1E-05", NotebookParameters.Literal(ratio, "-0.00001"));
+
+        // Re-running an executed notebook replaces its injected cell instead of stacking a second one.
+        var nb = Notebook.Load(Fixture("basic.ipynb"));
+        NotebookParameters.Inject(nb, [new("seeds", "1")]);
+        NotebookParameters.Inject(nb, [new("seeds", "2"), new("fast", "TRUE")]);
+        var injected = Assert.Single(nb.Cells, c => c.HasTag(NotebookParameters.InjectedTag));
+        Assert.Equal(2, nb.Cells.IndexOf(injected));
+        Assert.Equal("// Parameters injected by vixml nb run\nint seeds = 2;\nbool fast = true;", injected.Source);
+        Assert.Contains("given twice", Assert.Throws<NotebookParameterException>(() =>
+            NotebookParameters.Inject(nb, [new("seeds", "1"), new("seeds", "2")])).Message);
     }
 
     [Fact]
@@ -130,7 +145,7 @@ public class NotebookRunnerTests
     {
         var dir = Repo.TempDir();
         var output = Path.Combine(dir, "fails.ipynb");
-        var result = NotebookRunner.Run(Fixture("fails-runtime.ipynb"), new NotebookRunOptions { OutputPath = output });
+        var result = NotebookRunner.Run(Fixture("fails-runtime.ipynb"), new NotebookRunOptions { WorkingDirectory = Cwd, OutputPath = output });
         var f = Assert.IsType<CellFailure>(result.Failure);
         Assert.Equal(2, f.CellIndex);
         Assert.Equal(2, f.ExecutionCount);
@@ -164,7 +179,7 @@ public class NotebookRunnerTests
     {
         var dir = Repo.TempDir();
         var output = Path.Combine(dir, "compile.ipynb");
-        var code = ViXml.Cli.Program.BuildRoot().Parse(["nb", "run", Fixture("fails-compile.ipynb"), "--out", output]).Invoke();
+        var code = ViXml.Cli.Program.BuildRoot().Parse(["nb", "run", Fixture("fails-compile.ipynb"), "--out", output, "--cwd", Cwd]).Invoke();
         Assert.Equal(1, code);
         var nb = Read(output);
         var err = Outputs(Cell(nb, 1)).Single();
@@ -177,7 +192,7 @@ public class NotebookRunnerTests
 
         // Usage errors are exit code 2 and write nothing.
         var bad = Path.Combine(dir, "bad.ipynb");
-        Assert.Equal(2, ViXml.Cli.Program.BuildRoot().Parse(["nb", "run", Fixture("basic.ipynb"), "-p", "nope=1", "--out", bad]).Invoke());
+        Assert.Equal(2, ViXml.Cli.Program.BuildRoot().Parse(["nb", "run", Fixture("basic.ipynb"), "-p", "nope=1", "--out", bad, "--cwd", Cwd]).Invoke());
         Assert.False(File.Exists(bad));
     }
 
@@ -186,7 +201,7 @@ public class NotebookRunnerTests
     {
         var dir = Repo.TempDir();
         var output = Path.Combine(dir, "display.ipynb");
-        var result = NotebookRunner.Run(Fixture("display.ipynb"), new NotebookRunOptions { OutputPath = output });
+        var result = NotebookRunner.Run(Fixture("display.ipynb"), new NotebookRunOptions { WorkingDirectory = Cwd, OutputPath = output });
         Assert.True(result.Succeeded, result.Failure?.ToString());
         var nb = Read(output);
 
@@ -236,8 +251,8 @@ public class NotebookRunnerTests
         var emit = tiny.Emit(Path.Combine(dir, "refs", "Tiny.dll"), cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(emit.Success, string.Join("\n", emit.Diagnostics));
 
-        // Run from another working directory: resolution must not depend on the process's cwd.
-        var result = NotebookRunner.Run(Path.Combine(dir, "refs.ipynb"), new NotebookRunOptions());
+        // The current directory is not the notebook's folder: resolution must not depend on it.
+        var result = NotebookRunner.Run(Path.Combine(dir, "refs.ipynb"), new NotebookRunOptions { WorkingDirectory = Cwd });
         Assert.True(result.Succeeded, result.Failure?.ToString());
         Assert.Equal(Path.Combine(dir, "refs.out.ipynb"), result.OutputPath);
         var outs = Outputs(Cell(Read(result.OutputPath), 1));
@@ -252,7 +267,7 @@ public class NotebookRunnerTests
         var dir = Repo.TempDir();
         var output = Path.Combine(dir, "slow.ipynb");
         var result = NotebookRunner.Run(Fixture("slow.ipynb"),
-            new NotebookRunOptions { OutputPath = output, Timeout = TimeSpan.FromSeconds(8) });
+            new NotebookRunOptions { WorkingDirectory = Cwd, OutputPath = output, Timeout = TimeSpan.FromSeconds(8) });
         var f = Assert.IsType<CellFailure>(result.Failure);
         Assert.Equal("TimeoutError", f.EName);
         // Normally the sleeping cell (1); under heavy machine load the engine warm-up alone may exceed the limit (0).
@@ -271,13 +286,13 @@ public class NotebookRunnerTests
         var nb = Notebook.Create([NotebookCell.NewCode("#!fsharp\nlet x = 1")]);
         var path = Path.Combine(dir, "fs.ipynb");
         nb.Save(path);
-        var result = NotebookRunner.Run(path, new NotebookRunOptions());
+        var result = NotebookRunner.Run(path, new NotebookRunOptions { WorkingDirectory = Cwd });
         Assert.Equal("UnsupportedLanguage", result.Failure?.EName);
 
         // Echo to Console.Out (the CLI's --log-output) while Console.Out is the capturing router: no feedback loop.
         var echo = Path.Combine(dir, "echo.ipynb");
         Notebook.Create([NotebookCell.NewCode("Console.WriteLine(\"echoed\");\n2 + 3")]).Save(echo);
-        var echoed = NotebookRunner.Run(echo, new NotebookRunOptions { Echo = Console.Out });
+        var echoed = NotebookRunner.Run(echo, new NotebookRunOptions { WorkingDirectory = Cwd, Echo = Console.Out });
         Assert.True(echoed.Succeeded, echoed.Failure?.ToString());
         var outs = Outputs(Cell(Read(echoed.OutputPath), 0));
         Assert.Equal("echoed\n", SourceText(outs[0]["text"]));

@@ -43,6 +43,8 @@ public class ReproduceTests
         ResultsRoot = Path.Combine(root, "results"),
         PaperTablesDirectory = Path.Combine(root, "paper-tables"),
         Generators = [gen],
+        // Keep the process's current directory: other test classes run in parallel.
+        WorkingDirectory = Environment.CurrentDirectory,
     };
 
     [Fact]

@@ -22,11 +22,13 @@ public sealed class NbCommand : ICliCommand
         };
         var timeout = new Option<double?>("--timeout") { Description = "Limit for the whole notebook, in seconds." };
         var logOutput = new Option<bool>("--log-output") { Description = "Also print cell outputs while they run." };
+        var cwd = new Option<string?>("--cwd") { Description = "Current directory for the cells (default: the notebook's folder)." };
         run.Arguments.Add(notebook);
         run.Options.Add(parameters);
         run.Options.Add(output);
         run.Options.Add(timeout);
         run.Options.Add(logOutput);
+        run.Options.Add(cwd);
         run.SetAction(parse => Guarded(() =>
         {
             var path = parse.GetValue(notebook)!;
@@ -48,6 +50,7 @@ public sealed class NbCommand : ICliCommand
                 Timeout = seconds is { } s ? TimeSpan.FromSeconds(s) : null,
                 Log = Console.Error,
                 Echo = parse.GetValue(logOutput) ? Console.Out : null,
+                WorkingDirectory = parse.GetValue(cwd) is { } d ? Path.GetFullPath(d) : null,
             };
             var result = RunOrExplain(path, options);
             if (result.Failure is { } f)
@@ -85,7 +88,7 @@ public sealed class NbCommand : ICliCommand
         {
             return NotebookRunner.Run(path, options);
         }
-        catch (Exception e) when (e is FileNotFoundException or NotebookFormatException or NotebookParameterException or ArgumentException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or NotebookFormatException or NotebookParameterException or ArgumentException)
         {
             throw new CliException(e.Message);
         }
