@@ -53,8 +53,9 @@ public static class ChartExport
     }
 
     /// <summary>
-    /// The text/html fallback inside a notebook: a div plus a script that loads plotly.js from the npm CDN (same
-    /// pinned version) only if the page does not already have it. Standalone files use <see cref="StandaloneHtml"/>.
+    /// The text/html fallback inside a notebook: a div plus a script that draws when the page already has plotly.js
+    /// and otherwise says where the standalone chart is. Nothing is fetched from the network (viewers of shared results
+    /// may be offline). Standalone files use <see cref="StandaloneHtml"/>.
     /// </summary>
     public static string HtmlSnippet(Figure fig)
     {
@@ -67,10 +68,9 @@ public static class ChartExport
               var fig = {{json}};
               function draw() { Plotly.newPlot("{{id}}", fig.data, fig.layout, {responsive: true}); }
               if (window.Plotly) { draw(); return; }
-              var s = document.createElement("script");
-              s.src = "https://cdn.jsdelivr.net/npm/plotly.js-dist-min@{{PlotlyVersion}}/plotly.min.js";
-              s.onload = draw;
-              document.head.appendChild(s);
+              document.getElementById("{{id}}").textContent =
+                "plotly.js is not loaded in this viewer: open the chart's standalone .html (written beside the results), " +
+                "or a viewer that renders application/vnd.plotly.v1+json.";
             })();
             </script>
             """;
