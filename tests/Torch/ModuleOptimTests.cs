@@ -63,6 +63,21 @@ public class ModuleOptimTests
     }
 
     [Fact]
+    public void Decay_groups_split_biases_and_layer_norm_weights()
+    {
+        using var m = new Encoder();
+        m.word_embeddings.requires_grad_(false);
+        var groups = optim.decay_groups(m, 0.01);
+        var names = m.named_parameters().ToDictionary(x => x.param, x => x.name, ReferenceEqualityComparer.Instance);
+        Assert.Equal(["layer.0.dense.weight", "layer.1.dense.weight"], groups[0].@params.Select(p => names[p]));
+        Assert.Equal(6, groups[1].@params.Count);
+        Assert.All(groups[1].@params, p => Assert.Matches("bias|LayerNorm.weight", names[p]));
+        using var opt = new optim.AdamW(groups, lr: 1e-3, weight_decay: 0.5);
+        Assert.Equal(0.01, opt.param_groups[0].weight_decay);
+        Assert.Equal(0.0, opt.param_groups[1].weight_decay);
+    }
+
+    [Fact]
     public void Load_state_dict_is_strict_and_names_every_bad_key()
     {
         using var a = new Encoder();
