@@ -68,7 +68,7 @@ public class ModuleOptimTests
         using var m = new Encoder();
         m.word_embeddings.requires_grad_(false);
         var groups = optim.decay_groups(m, 0.01);
-        var names = m.named_parameters().ToDictionary(x => x.param, x => x.name, ReferenceEqualityComparer.Instance);
+        var names = m.named_parameters().ToDictionary(x => x.param, x => x.name); // Tensor equality is reference equality
         Assert.Equal(["layer.0.dense.weight", "layer.1.dense.weight"], groups[0].@params.Select(p => names[p]));
         Assert.Equal(6, groups[1].@params.Count);
         Assert.All(groups[1].@params, p => Assert.Matches("bias|LayerNorm.weight", names[p]));

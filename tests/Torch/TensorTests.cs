@@ -286,3 +286,25 @@ public class TensorTests
         Close([1, 1, 1], p);
     }
 }
+
+public class ConvPadTests
+{
+    [Fact]
+    public void Conv2d_as_patch_embedding_equals_unfolded_linear_and_pad_pads()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(5);
+        var img = torch.randn([1, 3, 4, 4], DType.float64);
+        using var conv = new torch.nn.Conv2d(3, 5, 2, stride: 2);
+        conv.to(DType.float64);
+        var y = conv.call(img);                                          // (1, 5, 2, 2)
+        Assert.Equal(new long[] { 1, 5, 2, 2 }, y.shape);
+        // same thing by hand: patches (4, 3*2*2) @ Wᵀ + b
+        var patches = img.view(1, 3, 2, 2, 2, 2).permute(0, 2, 4, 1, 3, 5).reshape(4, 12);
+        var byHand = torch.nn.functional.linear(patches, conv.weight.reshape(5, 12), conv.bias);  // (4, 5)
+        Assert.True(y.flatten(2).transpose(1, 2).reshape(4, 5).allclose(byHand, 1e-10, 1e-12));
+        var p = torch.nn.functional.pad(torch.ones(2, 2), [1, 0, 0, 1], -1);
+        Assert.Equal(new long[] { 3, 3 }, p.shape);
+        Assert.Equal(new float[] { -1, 1, 1, -1, 1, 1, -1, -1, -1 }, p.ToArray<float>());
+    }
+}
