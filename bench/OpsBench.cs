@@ -40,11 +40,28 @@ public sealed class OpsBench : IBenchmark
         var last = 0.0;
         for (var i = 0; i < steps; i++) last = Step();
         var ours = steps / sw.Elapsed.TotalSeconds;
+        // per-op overhead: 200,000 additions of two 1-element tensors, freed by a scope every 1,000
+        var a = ones(1).DetachFromDisposeScope();
+        var b = ones(1).DetachFromDisposeScope();
+        void Adds(int n)
+        {
+            for (var i = 0; i < n / 1000; i++)
+            {
+                using var s = NewDisposeScope();
+                for (var j = 0; j < 1000; j++) _ = a + b;
+            }
+        }
+        Adds(10_000);
+        sw.Restart();
+        Adds(200_000);
+        var oursUs = sw.Elapsed.TotalSeconds / 200_000 * 1e6;
         var py = BenchPython.Run("bench_torch_ops.py", threads.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture));
         var theirs = py?.FirstOrDefault(l => l[0] == "steps_per_s") is { } l ? BenchPython.D(l[1]) : double.NaN;
         Console.WriteLine($"  ours    {ours,9:F1} steps/s  (final loss {last:F4})");
         Console.WriteLine($"  PyTorch {theirs,9:F1} steps/s");
         Console.WriteLine($"  ratio   {ours / theirs,9:F2}  (ours / PyTorch; > 1 means faster)");
+        var theirsUs = py?.FirstOrDefault(l => l[0] == "us_per_tiny_op") is { } u ? BenchPython.D(u[1]) : double.NaN;
+        Console.WriteLine($"  tiny op (1-element add): ours {oursUs:F2} µs, PyTorch {theirsUs:F2} µs, ratio {theirsUs / oursUs:F2} (> 1: ours faster)");
         return 0;
     }
 }

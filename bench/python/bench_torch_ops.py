@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Python side of bench/OpsBench.cs: a 2-layer MLP (in 256, hidden 512, 10 classes, batch 64) forward +
-backward + clip + AdamW step, repeated; prints 'steps_per_s VALUE' and 'final_loss VALUE'.
+backward + clip + AdamW step, repeated; prints 'steps_per_s VALUE', 'final_loss VALUE', then the per-op
+overhead of a 1-element add as 'us_per_tiny_op VALUE'.
 usage: bench_torch_ops.py THREADS STEPS"""
 import sys, time
 import torch
@@ -32,3 +33,12 @@ for _ in range(steps):
 dt = time.perf_counter() - t0
 print(f"steps_per_s {steps / dt:.2f}")
 print(f"final_loss {float(loss):.6f}")
+
+# per-op overhead: 200,000 additions of two 1-element tensors
+a, b = torch.ones(1), torch.ones(1)
+for _ in range(1000):
+    a + b
+n, t0 = 200_000, time.perf_counter()
+for _ in range(n):
+    a + b
+print(f"us_per_tiny_op {(time.perf_counter() - t0) / n * 1e6:.3f}")
