@@ -3,6 +3,11 @@ using static ViXml.Torch.torch;
 
 namespace ViXml.Tests.Torch;
 
+/// <summary>Runs alone (not in parallel with other test classes) so RSS reflects only this test's allocations.</summary>
+[CollectionDefinition("TorchMemory", DisableParallelization = true)]
+public sealed class TorchMemoryCollection;
+
+[Collection("TorchMemory")]
 public class MemoryTests
 {
     private static long RssBytes()
