@@ -69,6 +69,8 @@ public sealed partial class Tensor
     /// <summary>A new tensor sharing storage, cut from the autograd graph.</summary>
     public Tensor detach() => U(UnaryOp.detach);
     public Tensor t() => U(UnaryOp.@t);
+    /// <summary>A new handle on the same tensor (same storage and autograd identity), owned separately.</summary>
+    public Tensor alias() => U(UnaryOp.alias);
     public Tensor T => t();
     public Tensor nonzero() => U(UnaryOp.nonzero);
     public Tensor leaky_relu(double negative_slope = 0.01) => S(ScalarOp.leaky_relu, negative_slope);

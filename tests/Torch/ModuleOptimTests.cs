@@ -123,6 +123,22 @@ public class ModuleOptimTests
     }
 
     [Fact]
+    public void Sequential_names_and_forward()
+    {
+        using var seq = new nn.Sequential(new nn.Linear(4, 8), new nn.GELU(), new nn.Linear(8, 2));
+        Assert.Equal(["0.weight", "0.bias", "2.weight", "2.bias"], seq.named_parameters().Select(p => p.name));
+        using var scope = NewDisposeScope();
+        var x = randn(3, 4);
+        var l0 = (nn.Linear)seq[0];
+        var l2 = (nn.Linear)seq[2];
+        Assert.True(seq.call(x).allclose(l2.call(l0.call(x).gelu()), 1e-5, 1e-6));
+        using var id = new nn.Identity();
+        var y = id.call(x);
+        Assert.NotSame(x, y);
+        Assert.True(y.equal(x));
+    }
+
+    [Fact]
     public void Linear_init_bounds_and_forward()
     {
         manual_seed(0);

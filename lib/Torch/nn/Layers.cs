@@ -139,6 +139,64 @@ public static partial class torch
             System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
         }
 
+        /// <summary>Modules applied in order, registered as "0", "1", ... (HF projection heads: Sequential(Linear, GELU, Linear)).</summary>
+        public sealed class Sequential : Module<Tensor, Tensor>
+        {
+            private readonly List<Module<Tensor, Tensor>> _layers = new();
+
+            public Sequential(params Module<Tensor, Tensor>[] layers)
+            {
+                foreach (var l in layers)
+                {
+                    register_module(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), l);
+                    _layers.Add(l);
+                }
+            }
+
+            public int Count => _layers.Count;
+            public Module<Tensor, Tensor> this[int i] => _layers[i];
+
+            public override Tensor forward(Tensor x)
+            {
+                // intermediate results are disposed as soon as the next layer has consumed them
+                var h = _layers.Count == 0 ? x.alias() : _layers[0].call(x);
+                for (var i = 1; i < _layers.Count; i++)
+                {
+                    var next = _layers[i].call(h);
+                    if (!ReferenceEquals(h, x) && !ReferenceEquals(h, next)) h.Dispose(); // never the caller's input
+                    h = next;
+                    continue;
+                }
+                return h;
+            }
+        }
+
+        /// <summary>Stateless activation modules (for Sequential).</summary>
+        public sealed class GELU(string approximate = "none") : Module<Tensor, Tensor>
+        {
+            public override Tensor forward(Tensor x) => x.gelu(approximate);
+        }
+
+        public sealed class ReLU : Module<Tensor, Tensor>
+        {
+            public override Tensor forward(Tensor x) => x.relu();
+        }
+
+        public sealed class Tanh : Module<Tensor, Tensor>
+        {
+            public override Tensor forward(Tensor x) => x.tanh();
+        }
+
+        public sealed class SiLU : Module<Tensor, Tensor>
+        {
+            public override Tensor forward(Tensor x) => x.silu();
+        }
+
+        public sealed class Identity : Module<Tensor, Tensor>
+        {
+            public override Tensor forward(Tensor x) => x.alias();
+        }
+
         /// <summary>Builds a free-standing parameter: a detached leaf with requires_grad.</summary>
         public static Tensor Parameter(Tensor data, bool requires_grad = true)
         {
