@@ -165,7 +165,6 @@ public static partial class torch
                     var next = _layers[i].call(h);
                     if (!ReferenceEquals(h, x) && !ReferenceEquals(h, next)) h.Dispose(); // never the caller's input
                     h = next;
-                    continue;
                 }
                 return h;
             }
