@@ -88,8 +88,10 @@ public static class Doctor
         using var _ = torch.no_grad();
         var a = torch.randn(n, n);
         var b = torch.randn(n, n);
-        for (var i = 0; i < 2; i++) a.matmul(b).Dispose(); // warm-up (thread pool, BLAS buffers)
+        // warm-up (BLAS thread pool, buffers, JIT of this loop): a fifth of the measuring time, at least 2 products
         var sw = Stopwatch.StartNew();
+        for (var i = 0; i < 2 || sw.Elapsed.TotalSeconds < seconds / 5; i++) a.matmul(b).Dispose();
+        sw.Restart();
         var reps = 0;
         while (sw.Elapsed.TotalSeconds < seconds || reps < 3)
         {
