@@ -36,19 +36,19 @@ public class Bm25Tests
         {
             var expected = f.Scores[q].Select((s, d) => (s, d)).Where(x => x.s > 0)
                 .OrderByDescending(x => x.s).ThenBy(x => x.d).Take(k).ToArray();
-            var labels = top.RowLabels(q).ToArray();
+            var labels = top.Indices.AsSpan(q * k, k).ToArray();
             for (int j = 0; j < k; j++)
             {
                 if (j < expected.Length)
                 {
                     Assert.Equal(expected[j].d, labels[j]);
-                    Assert.Equal(expected[j].s, top.RowScores(q)[j], 4);
+                    Assert.Equal(expected[j].s, top.Scores[q * k + j], 4);
                 }
                 else Assert.Equal(-1, labels[j]);
             }
         }
         // "nothing matches here" has no candidate at all.
-        Assert.All(top.RowLabels(3).ToArray(), l => Assert.Equal(-1, l));
+        Assert.All(top.Indices.AsSpan(3 * k, k).ToArray(), l => Assert.Equal(-1, l));
     }
 
     [Fact]
@@ -74,13 +74,47 @@ public class Bm25Tests
             Assert.All(l.Skip(exp.Length), x => Assert.Equal(-1, x));
         }
     }
+}
+
+[Collection("Console")]
+public class Bm25BaselineCliTests
+{
+    [Fact]
+    public void BaselineCommandPrintsMetricsJsonWithTheMetricsCommandKeys()
+    {
+        var dir = TinyXmc.Write(ViXml.Tests.TestSupport.Repo.TempDir());
+        var outFile = Path.Combine(dir, "bm25_scores.txt");
+        var w = new StringWriter();
+        var old = Console.Out;
+        Console.SetOut(w);
+        int rc;
+        try { rc = ViXml.Cli.Program.BuildRoot().Parse(["baseline", "bm25", "--data", dir, "--json", "--out", outFile]).Invoke(); }
+        finally { Console.SetOut(old); }
+        Assert.Equal(0, rc);
+        var j = System.Text.Json.JsonDocument.Parse(w.ToString()).RootElement;
+        foreach (var key in new[] { "P@1", "P@5", "nDCG@3", "PSP@1", "PSP@5", "PSnDCG@5", "R@5" })
+            Assert.True(j.TryGetProperty(key, out _), key);
+        // Each query names its first positive's two words exactly, so BM25 puts a true label first nearly always;
+        // P@1 must be far above chance (1/60).
+        Assert.True(j.GetProperty("P@1").GetDouble() > 0.6, w.ToString());
+        // The written predictions give the same metrics through the independent metrics command path.
+        var ds = ViXml.Training.Data.XmcDataset.Load(dir);
+        var again = ds.Evaluate(ViXml.Xmc.TopK.FromScores(ViXml.Xmc.XcSparse.Read(outFile), 100), 5, 0.6, 2.6);
+        Assert.Equal(j.GetProperty("P@1").GetDouble(), again.P[0], 9);
+        Assert.Equal(j.GetProperty("PSP@5").GetDouble(), again.Psp![4], 9);
+        Directory.Delete(dir, true);
+    }
 
     [Fact]
-    public void XcScoreFormat()
+    public void MissingDatasetIsAClearError()
     {
-        var r = new TopKResult(2, 2, 5, [3, 1, 4, -1], [0.5f, 0.25f, 1f, float.NegativeInfinity]);
-        var w = new StringWriter();
-        r.WriteXcScores(w);
-        Assert.Equal("2 5\n3:0.5 1:0.25\n4:1\n", w.ToString());
+        var err = new StringWriter();
+        var old = Console.Error;
+        Console.SetError(err);
+        int rc;
+        try { rc = ViXml.Cli.Program.BuildRoot().Parse(["baseline", "bm25", "--data", "/nonexistent/ds"]).Invoke(); }
+        finally { Console.SetError(old); }
+        Assert.NotEqual(0, rc);
+        Assert.Contains("/nonexistent/ds", err.ToString());
     }
 }

@@ -1,3 +1,4 @@
+using ViXml.Xmc;
 using ViXml.Xmc.Search;
 
 namespace ViXml.Training.Baselines;
@@ -83,7 +84,7 @@ public sealed class Bm25
     }
 
     /// <summary>Top-k labels per query (only labels sharing a term; fewer than k are padded with −1).</summary>
-    public TopKResult Search(IReadOnlyList<string> queries, int k)
+    public TopK Search(IReadOnlyList<string> queries, int k)
     {
         var labels = new int[queries.Count * k];
         var scores = new float[queries.Count * k];
@@ -103,6 +104,6 @@ public sealed class Bm25
                 return local;
             },
             _ => { });
-        return new TopKResult(queries.Count, k, NumDocs, labels, scores);
+        return new TopK(queries.Count, k, labels, scores);
     }
 }
