@@ -59,7 +59,7 @@ public sealed class Trainer
         var trainRows = data.TrainRowsWithLabels();
         if (C.Data.MaxTrain > 0 && C.Data.MaxTrain < trainRows.Length) trainRows = trainRows[..C.Data.MaxTrain];
         var trainTok = new TokenizedTexts(data.TrainTexts, tok, C.Data.MaxLen);
-        var labelTok = new TokenizedTexts(data.LabelTexts, tok, C.Data.MaxLen);
+        var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, C.Data.MaxLen);
         var testTok = new TokenizedTexts(data.TestTexts, tok, C.Data.MaxLen);
         double loadSeconds = sw.Elapsed.TotalSeconds;
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -324,7 +324,7 @@ public sealed class Trainer
         var tok = WordPieceTokenizer.FromVocabFile(File.Exists(Path.Combine(modelDir, "vocab.txt")) ? Path.Combine(modelDir, "vocab.txt") : resolved.Value.Data.Vocab);
         using var model = LoadModel(modelDir, resolved.Value.Model);
         var testTok = new TokenizedTexts(data.TestTexts, tok, resolved.Value.Data.MaxLen);
-        var labelTok = new TokenizedTexts(data.LabelTexts, tok, resolved.Value.Data.MaxLen);
+        var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, resolved.Value.Data.MaxLen);
         return t.Evaluate(model, data, testTok, labelTok, 0, out _);
     }
 

@@ -98,8 +98,8 @@ public class Bm25BaselineCliTests
         // P@1 must be far above chance (1/60).
         Assert.True(j.GetProperty("P@1").GetDouble() > 0.6, w.ToString());
         // The written predictions give the same metrics through the independent metrics command path.
-        var ds = ViXml.Training.Data.XmcDataset.Load(dir);
-        var again = ds.Evaluate(ViXml.Xmc.TopK.FromScores(ViXml.Xmc.XcSparse.Read(outFile), 100), 5, 0.6, 2.6);
+        var ds = ViXml.Xmc.XmcDataset.Load(dir);
+        var again = ViXml.Training.Data.DatasetExtensions.Evaluate(ds, ViXml.Xmc.TopK.FromScores(ViXml.Xmc.XcSparse.Read(outFile), 100), 5, 0.6, 2.6);
         Assert.Equal(j.GetProperty("P@1").GetDouble(), again.P[0], 9);
         Assert.Equal(j.GetProperty("PSP@5").GetDouble(), again.Psp![4], 9);
         Directory.Delete(dir, true);

@@ -12,7 +12,7 @@ public static class Bm25Baseline
         double k1 = 1.2, double bm25B = 0.75)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var bm = new Bm25(data.LabelTexts, k1, bm25B);
+        var bm = new Bm25(data.RequireLabelTexts(), k1, bm25B);
         // Search a few extra so that filtered pairs do not leave holes in the top-k.
         int extra = data.Filter is null ? 0 : 10;
         var top = bm.Search(data.TestTexts, topK + extra);
