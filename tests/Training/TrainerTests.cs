@@ -90,3 +90,48 @@ public class TrainerTests
         Directory.Delete(dir, true);
     }
 }
+
+[Collection("Console")]
+public class TrainCliTests
+{
+    private static (int Rc, string Out, string Err) Cli(params string[] args)
+    {
+        var o = new StringWriter(); var e = new StringWriter();
+        var (oldO, oldE) = (Console.Out, Console.Error);
+        Console.SetOut(o); Console.SetError(e);
+        try { return (ViXml.Cli.Program.BuildRoot().Parse(args).Invoke(), o.ToString(), e.ToString()); }
+        finally { Console.SetOut(oldO); Console.SetError(oldE); }
+    }
+
+    [Fact]
+    public void UnknownOverrideKeyIsAnErrorNamingIt()
+    {
+        var (rc, _, err) = Cli("train", "--config", Repo.Path_("configs", "ci.yaml"), "--set", "loss.topk=3");
+        Assert.NotEqual(0, rc);
+        Assert.Contains("unknown key 'loss.topk'", err);
+    }
+
+    [Fact]
+    public void TrainThenEvalThroughTheCli()
+    {
+        var dir = Repo.TempDir();
+        var data = TinyXmc.Write(Path.Combine(dir, "data"), train: 120, test: 30);
+        var run = Path.Combine(dir, "run");
+        var (rc, _, err) = Cli("train", "--config", Repo.Path_("configs", "ci.yaml"), "--out", run,
+            "--set", $"data.dir={data}", "--set", $"data.vocab={Repo.Path_("assets", "vocab", "bert-base-uncased", "vocab.txt")}",
+            "--set", "model.hidden=16", "--set", "model.layers=1", "--set", "model.heads=1", "--set", "model.intermediate=32",
+            "--set", "optim.epochs=2", "--set", "sampler.batch_size=32", "--set", "run.threads=1");
+        Assert.True(rc == 0, err);
+        var (rc2, json, err2) = Cli("eval", "--run", run, "--json");
+        Assert.True(rc2 == 0, err2);
+        var j = System.Text.Json.JsonDocument.Parse(json).RootElement;
+        var rec = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!;
+        Assert.Equal((double)rec["final_metrics"]!["P@1"]!, j.GetProperty("P@1").GetDouble(), 5);
+        Assert.True(j.TryGetProperty("PSnDCG@5", out _));
+        // Starting again into the same folder without --resume is refused (nothing is overwritten).
+        var (rc3, _, err3) = Cli("train", "--config", Repo.Path_("configs", "ci.yaml"), "--out", run, "--set", $"data.dir={data}");
+        Assert.NotEqual(0, rc3);
+        Assert.Contains("--resume", err3);
+        Directory.Delete(dir, true);
+    }
+}
