@@ -18,10 +18,14 @@ out, title, bm25_path, groups = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[
 rows = []
 bm25 = json.load(open(bm25_path))
 rows.append(("BM25 (k1 1.2, b 0.75)", "—", [fmt([bm25[k]]) for k in KEYS], ""))
+per_seed = ["method,run,seed,epochs,seconds," + ",".join(KEYS)]
 for g in groups:
     name, pattern = g.split("=", 1)
     runs = [json.load(open(p)) for p in sorted(glob.glob(pattern + "/run.json"))]
     runs = [r for r in runs if r.get("status") == "finished"]
+    for r in runs:
+        per_seed.append(",".join([name, r["name"], str(r["seeds"]["seed"]), str(r["epochs_done"]),
+                                  f'{r["timings"]["total_seconds"]:.0f}'] + [f'{100 * r["final_metrics"][k]:.4f}' for k in KEYS]))
     if not runs:
         continue
     secs = statistics.mean(r["timings"]["total_seconds"] for r in runs)
@@ -32,4 +36,6 @@ with open(out, "w") as f:
     f.write("| method | seeds | " + " | ".join(KEYS) + " | s/run |\n|---|---|" + "---|" * len(KEYS) + "---|\n")
     for n, s, v, t in rows:
         f.write(f"| {n} | {s} | " + " | ".join(v) + f" | {t} |\n")
+with open(out[:-3] + ".csv", "w") as f:
+    f.write("\n".join(per_seed) + "\n")
 print(open(out).read())
