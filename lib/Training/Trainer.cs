@@ -86,7 +86,10 @@ public sealed class Trainer
         var positives = new PositiveSampler(data.TrainY.Indptr, data.TrainY.Indices, data.NumLabels, C.Sampler.Positives,
             C.Sampler.PropensityA, C.Sampler.PropensityB);
         var posRng = Rng.Derive(seed, 2);
-        var loss = new TripletLoss(C.Loss);
+        IBatchLoss triplet = new TripletLoss(C.Loss), infoNce = new InfoNceLoss(C.Loss);
+        // kind infonce: every epoch; kind triplet: InfoNCE for the first warmup_infonce_epochs epochs (warm start).
+        IBatchLoss LossAt(int epoch) =>
+            C.Loss.Kind == LossKind.Infonce || epoch < C.Loss.WarmupInfonceEpochs ? infoNce : triplet;
         int dim = model.Dim;
         float[]? stale = null; // (n, H) query embeddings gathered during the last epoch, for NGAME clustering
 
@@ -124,8 +127,9 @@ public sealed class Trainer
             var t0 = Stopwatch.StartNew();
             untrained = Evaluate(model, data, testTok, labelTok, C.Eval.MaxTest, out _);
             record.AddTiming("eval", t0.Elapsed.TotalSeconds);
-            metrics.Append(Row(0, 0, double.NaN, 0, untrained));
+            metrics.Append(Row(0, 0, double.NaN, 0, untrained, LastLabelMeanCos));
             record.Set("untrained_metrics", Metrics(untrained));
+            record.Set("untrained_label_mean_cos", Math.Round(LastLabelMeanCos, 6));
             _log.WriteLine($"epoch 0 (untrained): {Summary(untrained)}");
         }
 
@@ -149,6 +153,7 @@ public sealed class Trainer
             stale ??= new float[trainRows.Length * dim];
             var te = Stopwatch.StartNew();
             double lossSum = 0;
+            var loss = LossAt(epoch);
             model.train();
             foreach (var b in batches)
             {
@@ -189,11 +194,12 @@ public sealed class Trainer
                 var tv = Stopwatch.StartNew();
                 var m = Evaluate(model, data, testTok, labelTok, last ? 0 : C.Eval.MaxTest, out var preds);
                 record.AddTiming("eval", tv.Elapsed.TotalSeconds);
-                metrics.Append(Row(done, step, meanLoss, record.TotalSeconds, m));
+                metrics.Append(Row(done, step, meanLoss, record.TotalSeconds, m, LastLabelMeanCos));
                 progress.Message($"epoch {done}: loss {meanLoss:F4} {Summary(m)}");
                 if (last)
                 {
                     final = m;
+                    record.Set("final_label_mean_cos", Math.Round(LastLabelMeanCos, 6));
                     WritePredictions(Path.Combine(runDir, "predictions_top" + C.Eval.TopK + ".txt"), preds, data.NumLabels);
                 }
             }
@@ -267,11 +273,34 @@ public sealed class Trainer
         int nTest = maxTest > 0 ? Math.Min(maxTest, testTok.Count) : testTok.Count;
         var q = EmbedAll(model, testTok, Enumerable.Range(0, nTest).ToArray());
         var l = EmbedAll(model, labelTok, Enumerable.Range(0, labelTok.Count).ToArray());
+        LastLabelMeanCos = MeanPairwiseCosine(l, labelTok.Count, model.Dim);
         using var scope = NewDisposeScope();
         int extra = data.Filter is null ? 0 : 10; // filtered pairs must not leave holes in the top-k
         var raw = TopKSearch.Search(tensor(q, [nTest, model.Dim]), tensor(l, [labelTok.Count, model.Dim]), C.Eval.TopK + extra);
         predictions = Truncate(data.Filter is null ? raw : raw.WithoutPairs(data.Filter), C.Eval.TopK);
         return data.Evaluate(predictions, 5, C.Eval.PropensityA, C.Eval.PropensityB, nTest);
+    }
+
+    /// <summary>Mean pairwise cosine of the label embeddings at the last evaluation (a collapse diagnostic).</summary>
+    private double LastLabelMeanCos = double.NaN;
+
+    /// <summary>
+    /// Mean cosine over all pairs i ≠ j of n unit rows: (‖Σ_i e_i‖² − n) / (n (n − 1)). Near 1 = collapsed embedding
+    /// (everything points the same way); near 0 = spread out.
+    /// </summary>
+    public static double MeanPairwiseCosine(float[] unitRows, int n, int dim)
+    {
+        if (n < 2) return double.NaN;
+        var sum = new double[dim];
+        double selfDots = 0;
+        for (int i = 0; i < n; i++)
+            for (int d = 0; d < dim; d++)
+            {
+                double v = unitRows[(long)i * dim + d];
+                sum[d] += v; selfDots += v * v;
+            }
+        double total = sum.Sum(x => x * x);
+        return (total - selfDots) / ((double)n * (n - 1));
     }
 
     private static TopK Truncate(TopK t, int k)
@@ -345,13 +374,15 @@ public sealed class Trainer
     private static string Summary(XmcMetricsResult m) => string.Create(CultureInfo.InvariantCulture,
         $"P@1 {100 * m.P[0]:F2} P@3 {100 * m.P[2]:F2} P@5 {100 * m.P[4]:F2} PSP@1 {100 * m.Psp![0]:F2} PSP@5 {100 * m.Psp[4]:F2}");
 
-    private static List<KeyValuePair<string, double>> Row(int epoch, long step, double loss, double seconds, XmcMetricsResult m)
+    private static List<KeyValuePair<string, double>> Row(int epoch, long step, double loss, double seconds, XmcMetricsResult m,
+        double labelMeanCos)
     {
         var row = new List<KeyValuePair<string, double>>
         {
             new("epoch", epoch), new("step", step), new("train_loss", loss), new("seconds", Math.Round(seconds, 2)),
         };
         foreach (var (k, v) in m.ToDictionary()) row.Add(new(k, v));
+        row.Add(new("label_mean_cos", Math.Round(labelMeanCos, 6)));   // collapse diagnostic (1 = all labels alike)
         return row;
     }
 }

@@ -16,7 +16,7 @@ namespace ViXml.Training;
 ///   row loss = Σ_n h_n; loss = mean over rows.
 /// If a row has fewer than top_k negatives, the missing slots contribute nothing.
 /// </summary>
-public sealed class TripletLoss(LossConfig cfg)
+public sealed class TripletLoss(LossConfig cfg) : IBatchLoss
 {
     public LossConfig Config { get; } = cfg;
 

@@ -135,3 +135,47 @@ cases = [
     triplet_case(5, 8, 8, 3, dict(base, top_k=4, aggressive=False)),
 ]
 write("triplet.json", {"torch_version": torch.__version__, "cases": cases})
+
+
+# ---------------------------------------------------------------- InfoNCE (plain torch, written from the spec)
+def infonce_direction(sim, target, pos, temperature):
+    # Other true positives (target 1 but not the drawn column) leave the denominator; the drawn positive stays.
+    R = sim.shape[0]
+    other = target > 0
+    other[torch.arange(R), pos] = False
+    logits = sim / temperature
+    logits = logits.masked_fill(other, float("-inf"))
+    return F.cross_entropy(logits, pos)          # mean over rows of -log softmax at the drawn positive
+
+
+def infonce_case(seed, B, L, d, temperature, l2q):
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(B, d, generator=g, dtype=torch.float64)
+    l = torch.randn(L, d, generator=g, dtype=torch.float64)
+    pos = torch.cat([torch.arange(L), torch.randint(0, L, (B - L,), generator=g)])
+    pos = pos[torch.randperm(B, generator=g)]
+    target = (torch.rand(B, L, generator=g) < 0.25).double()
+    target[torch.arange(B), pos] = 1.0
+    q.requires_grad_(True)
+    l.requires_grad_(True)
+    sim = F.normalize(q, dim=1) @ F.normalize(l, dim=1).t()
+    loss = infonce_direction(sim, target, pos, temperature)
+    if l2q > 0:
+        first = torch.tensor([int((pos == j).nonzero()[0]) for j in range(L)])
+        loss = loss + l2q * infonce_direction(sim.t(), target.t().contiguous(), first, temperature)
+    loss.backward()
+    return {
+        "temperature": temperature, "label_to_query": l2q, "B": B, "L": L, "d": d,
+        "q": q.detach().flatten().tolist(), "l": l.detach().flatten().tolist(),
+        "pos": pos.tolist(), "target": target.flatten().tolist(),
+        "loss": loss.item(), "grad_q": q.grad.flatten().tolist(), "grad_l": l.grad.flatten().tolist(),
+    }
+
+
+infonce_cases = [
+    infonce_case(11, 12, 9, 8, 0.05, 1.0),
+    infonce_case(12, 16, 14, 6, 0.1, 0.0),
+    infonce_case(13, 10, 8, 5, 1.0, 0.5),
+    infonce_case(14, 20, 17, 4, 0.02, 1.0),
+]
+write("infonce.json", {"torch_version": torch.__version__, "cases": infonce_cases})

@@ -82,9 +82,13 @@ public sealed class DecoderConfig
 }
 
 public enum MarginKind { Fixed, Dynamic }
+public enum LossKind { Triplet, Infonce }
 
 public sealed class LossConfig
 {
+    /// <summary>triplet: the paper's hinge loss over top-k in-batch hard negatives (the keys below down to tau);
+    /// infonce: softmax cross-entropy of each row's drawn positive against all in-batch columns (temperature).</summary>
+    public LossKind Kind { get; set; } = LossKind.Triplet;
     /// <summary>Hardest in-batch negatives kept per row.</summary>
     public int TopK { get; set; } = 10;
     /// <summary>fixed: margin_value; dynamic: clamp(|s_p − s_n|, margin_min, margin_max), no gradient through it.</summary>
@@ -99,8 +103,12 @@ public sealed class LossConfig
     public bool Aggressive { get; set; } = true;
     /// <summary>Temperature of that softmax.</summary>
     public double Tau { get; set; } = 0.1;
-    /// <summary>Weight of the label→query direction (0 = query→label only).</summary>
+    /// <summary>Weight of the label→query direction (0 = query→label only); applies to both kinds.</summary>
     public double LabelToQuery { get; set; } = 1.0;
+    /// <summary>InfoNCE temperature: logits = similarity / temperature.</summary>
+    public double Temperature { get; set; } = 0.05;
+    /// <summary>With kind triplet: train with InfoNCE for the first N epochs, then switch to the triplet loss (0 = off).</summary>
+    public int WarmupInfonceEpochs { get; set; } = 0;
 }
 
 public sealed class SamplerConfig
@@ -204,6 +212,10 @@ public static class TrainConfigValidation
         Check(c.Loss.TopK > 0, "loss.top_k", "must be positive");
         Check(c.Loss.MarginMin <= c.Loss.MarginMax, "loss.margin_min", "must not exceed loss.margin_max");
         Check(c.Loss.Tau > 0, "loss.tau", "must be positive");
+        Check(c.Loss.Temperature > 0, "loss.temperature", "must be positive");
+        Check(c.Loss.WarmupInfonceEpochs >= 0, "loss.warmup_infonce_epochs", "must be non-negative");
+        Check(c.Loss.WarmupInfonceEpochs == 0 || c.Loss.Kind == LossKind.Triplet, "loss.warmup_infonce_epochs",
+            "is a warm start for kind triplet; with kind infonce every epoch is InfoNCE already (set it to 0)");
         Check(c.Loss.LabelToQuery >= 0, "loss.label_to_query", "must be non-negative");
         Check(c.Sampler.BatchSize >= 2, "sampler.batch_size", "must be at least 2");
         Check(c.Sampler.Ngame.ClSize > 0, "sampler.ngame.cl_size", "must be positive");
