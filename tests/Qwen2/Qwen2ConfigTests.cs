@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ViXml.Models.Hf;
 using ViXml.Models.Qwen2;
 using ViXml.Tests.TestSupport;
 
@@ -32,24 +33,24 @@ public class Qwen2ConfigTests
     {
         var j = FixtureJson();
         j["use_sliding_window"] = true;
-        var e = Assert.Throws<InvalidDataException>(() => Qwen2Config.FromJson(j, "x/config.json"));
+        var e = Assert.Throws<HfConfigException>(() => Qwen2Config.FromJson(j, "x/config.json"));
         Assert.Contains("use_sliding_window", e.Message);
         Assert.Contains("x/config.json", e.Message);
     }
 
     [Theory]
-    [InlineData("some_new_switch", "true", "unknown Qwen2 config key")]
+    [InlineData("some_new_switch", "true", "unknown key(s)")]
     [InlineData("model_type", "\"llama\"", "not a Qwen2 config")]
     [InlineData("hidden_act", "\"gelu\"", "not supported")]
     [InlineData("rope_scaling", "{\"type\":\"yarn\",\"factor\":4.0}", "rope scaling")]
-    [InlineData("hidden_size", "\"64\"", "expected an integer")]
+    [InlineData("hidden_size", "\"64\"", "must be an integer")]
     [InlineData("num_key_value_heads", "3", "not divisible")]
-    [InlineData("architectures", "[\"LlamaForCausalLM\"]", "unsupported architecture")]
+    [InlineData("architectures", "[\"LlamaForCausalLM\"]", "unknown architecture")]
     public void BadFieldsNameTheKey(string key, string json, string message)
     {
         var j = FixtureJson();
         j[key] = JsonNode.Parse(json);
-        var e = Assert.Throws<InvalidDataException>(() => Qwen2Config.FromJson(j, "cfg.json"));
+        var e = Assert.Throws<HfConfigException>(() => Qwen2Config.FromJson(j, "cfg.json"));
         Assert.Contains(message, e.Message);
         Assert.Contains("cfg.json", e.Message);
     }
@@ -59,7 +60,7 @@ public class Qwen2ConfigTests
     {
         var j = FixtureJson();
         j.Remove("intermediate_size");
-        var e = Assert.Throws<InvalidDataException>(() => Qwen2Config.FromJson(j, "cfg.json"));
+        var e = Assert.Throws<HfConfigException>(() => Qwen2Config.FromJson(j, "cfg.json"));
         Assert.Contains("intermediate_size", e.Message);
     }
 
@@ -73,11 +74,21 @@ public class Qwen2ConfigTests
     }
 
     [Fact]
+    public void HfConfigLoadDispatchesToQwen2()
+    {
+        var c = HfConfig.Load(Repo.Fixture("qwen2", "tiny-bf16"));
+        Assert.IsType<Qwen2Config>(c);
+        Assert.Contains("qwen2", HfConfig.KnownModelTypes);
+    }
+
+    [Fact]
     public void SaveThenLoadRoundTrips()
     {
         var dir = Repo.TempDir();
         Qwen2Presets.Qwen25_3B_Instruct.Save(dir);
-        Assert.Equal(Qwen2Presets.Qwen25_3B_Instruct, Qwen2Config.Load(dir));
+        var back = Qwen2Config.Load(dir);
+        Assert.Equal(["Qwen2ForCausalLM"], back.Architectures!);
+        Assert.Equal(Qwen2Presets.Qwen25_3B_Instruct with { TorchDtype = "float32" }, back with { Architectures = null });
     }
 
     // Published parameter counts of the Qwen2.5 model cards (total / non-embedding, in billions, 2 decimals), an

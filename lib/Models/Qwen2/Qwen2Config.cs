@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ViXml.Models.Hf;
 
 namespace ViXml.Models.Qwen2;
 
@@ -10,7 +11,8 @@ namespace ViXml.Models.Qwen2;
 /// change the numbers of an embedding forward); a missing required key, a wrong type or an unsupported setting
 /// (sliding-window attention switched on, rope scaling, a non-SiLU activation) is an error naming the file and the key.
 /// </summary>
-public sealed record Qwen2Config
+[HfModelType("qwen2")]
+public sealed record Qwen2Config : HfConfig, IEncoderConfig
 {
     /// <summary>Width of the residual stream (H).</summary>
     public required int HiddenSize { get; init; }
@@ -51,121 +53,66 @@ public sealed record Qwen2Config
 
     public int HeadDim => HiddenSize / NumAttentionHeads;
 
-    /// <summary>Keys accepted without effect on an embedding forward pass (generation, bookkeeping).</summary>
-    private static readonly HashSet<string> InertKeys = new(StringComparer.Ordinal)
-    {
-        "transformers_version", "use_cache", "_name_or_path", "pad_token_id", "output_attentions",
-        "output_hidden_states", "return_dict", "bos_token_ids", "generation_config", "tokenizer_class",
-    };
+    public override string ModelType => "qwen2";
 
-    /// <summary>Reads and validates a config.json.</summary>
-    public static Qwen2Config Load(string path)
-    {
-        if (Directory.Exists(path)) path = Path.Combine(path, "config.json");
-        if (!File.Exists(path)) throw new FileNotFoundException($"Qwen2 config not found: {path}", path);
-        JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e); }
-        if (root is not JsonObject obj) throw new InvalidDataException($"{path}: the top level must be a JSON object");
-        return FromJson(obj, path);
-    }
+    /// <summary>Architectures whose checkpoints hold a Qwen2 decoder under "model." (the LM head is on the allow-list).</summary>
+    public static readonly IReadOnlyList<string> Architectures_ = ["Qwen2ForCausalLM", "Qwen2Model"];
+    public override IReadOnlyList<string> KnownArchitectures => Architectures_;
+
+    /// <summary>Reads and validates a config.json (a model folder or the file).</summary>
+    public static Qwen2Config Load(string dirOrFile) => HfConfig.Load(dirOrFile) as Qwen2Config
+        ?? throw new HfConfigException($"{dirOrFile}: not a Qwen2 config (model_type must be \"qwen2\")");
 
     /// <summary>Binds a parsed config object; <paramref name="source"/> names the file in errors.</summary>
     public static Qwen2Config FromJson(JsonObject obj, string source)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        JsonNode? Get(string key) { seen.Add(key); return obj.TryGetPropertyValue(key, out var v) ? v : null; }
-        Exception Bad(string key, string why) => new InvalidDataException($"{source}: key '{key}': {why}");
+        using var doc = JsonDocument.Parse(obj.ToJsonString());
+        var r = new HfConfigReader(source, doc.RootElement.Clone());
+        var mt = r.String("model_type");
+        if (mt != "qwen2") throw r.Unsupported("model_type", $"'{mt}' is not a Qwen2 config (expected \"qwen2\")");
+        return (Qwen2Config)Read(r);
+    }
 
-        int ReqInt(string key)
-        {
-            var v = Get(key) ?? throw Bad(key, "required but missing");
-            return AsInt(v, key);
-        }
-        int AsInt(JsonNode v, string key)
-        {
-            if (v is JsonValue jv && jv.TryGetValue<long>(out var l) && l is >= int.MinValue and <= int.MaxValue) return (int)l;
-            if (v is JsonValue jd && jd.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) < int.MaxValue) return (int)d;
-            throw Bad(key, $"expected an integer, got {v.ToJsonString()}");
-        }
-        int? OptInt(string key) { var v = Get(key); return v is null ? null : AsInt(v, key); }
-        double OptDouble(string key, double dflt)
-        {
-            var v = Get(key);
-            if (v is null) return dflt;
-            if (v is JsonValue jv && jv.TryGetValue<double>(out var d)) return d;
-            throw Bad(key, $"expected a number, got {v.ToJsonString()}");
-        }
-        bool OptBool(string key, bool dflt)
-        {
-            var v = Get(key);
-            if (v is null) return dflt;
-            if (v is JsonValue jv && jv.TryGetValue<bool>(out var b)) return b;
-            throw Bad(key, $"expected true/false, got {v.ToJsonString()}");
-        }
-        string? OptString(string key)
-        {
-            var v = Get(key);
-            if (v is null) return null;
-            if (v is JsonValue jv && jv.TryGetValue<string>(out var s)) return s;
-            throw Bad(key, $"expected a string, got {v.ToJsonString()}");
-        }
-
-        var modelType = OptString("model_type") ?? throw Bad("model_type", "required but missing");
-        if (modelType != "qwen2") throw Bad("model_type", $"'{modelType}' is not a Qwen2 config (expected \"qwen2\")");
-        if (Get("architectures") is JsonNode arch)
-        {
-            if (arch is not JsonArray arr || arr.Count == 0) throw Bad("architectures", "expected a non-empty array");
-            foreach (var a in arr)
-            {
-                var name = a?.GetValue<string>();
-                if (name is not ("Qwen2ForCausalLM" or "Qwen2Model"))
-                    throw Bad("architectures", $"unsupported architecture '{name}' (Qwen2ForCausalLM or Qwen2Model)");
-            }
-        }
-        var act = OptString("hidden_act") ?? "silu";
-        if (act != "silu") throw Bad("hidden_act", $"'{act}' is not supported (Qwen2 uses silu)");
-        if (Get("rope_scaling") is JsonNode rs && rs.GetValueKind() != JsonValueKind.Null)
-            throw Bad("rope_scaling", $"rope scaling {rs.ToJsonString()} is not supported (plain RoPE only)");
-        if (OptBool("use_mrope", false)) throw Bad("use_mrope", "multimodal RoPE is not supported");
-
-        var eos = Get("eos_token_id");
-        int? eosId = eos switch
-        {
-            null => null,
-            JsonArray a when a.Count > 0 => AsInt(a[0]!, "eos_token_id"),
-            _ => AsInt(eos, "eos_token_id"),
-        };
-
+    /// <summary>Strict binding (found by <see cref="HfConfig.Load"/> through [HfModelType("qwen2")]).</summary>
+    public static HfConfig Read(HfConfigReader r)
+    {
+        var arch = ReadArchitectures(r, Architectures_);
+        var act = r.String("hidden_act", "silu");
+        if (act != "silu") throw r.Unsupported("hidden_act", $"'{act}' is not supported (Qwen2 uses silu)");
+        // rope_scaling must be absent or null: any scaling block (yarn, dynamic, linear) changes the rotary angles.
+        string? ropeScaling;
+        try { ropeScaling = r.StringOrNull("rope_scaling"); }
+        catch (HfConfigException) { ropeScaling = "(an object)"; }
+        if (ropeScaling is not null) throw r.Unsupported("rope_scaling", $"rope scaling {ropeScaling} is not supported (plain RoPE only)");
+        if (r.Bool("use_mrope", false)) throw r.Unsupported("use_mrope", "multimodal RoPE is not supported");
         var cfg = new Qwen2Config
         {
-            HiddenSize = ReqInt("hidden_size"),
-            IntermediateSize = ReqInt("intermediate_size"),
-            NumHiddenLayers = ReqInt("num_hidden_layers"),
-            NumAttentionHeads = ReqInt("num_attention_heads"),
-            NumKeyValueHeads = OptInt("num_key_value_heads") ?? ReqInt("num_attention_heads"),
-            VocabSize = ReqInt("vocab_size"),
-            RmsNormEps = OptDouble("rms_norm_eps", 1e-6),
-            RopeTheta = OptDouble("rope_theta", 10000.0),
-            TieWordEmbeddings = OptBool("tie_word_embeddings", false),
-            MaxPositionEmbeddings = OptInt("max_position_embeddings") ?? 32768,
-            UseSlidingWindow = OptBool("use_sliding_window", false),
-            SlidingWindow = OptInt("sliding_window"),
-            MaxWindowLayers = OptInt("max_window_layers"),
-            BosTokenId = OptInt("bos_token_id"),
-            EosTokenId = eosId,
-            TorchDtype = OptString("torch_dtype") ?? "float32",
-            AttentionDropout = OptDouble("attention_dropout", 0.0),
-            InitializerRange = OptDouble("initializer_range", 0.02),
+            Architectures = arch,
+            HiddenSize = r.Int("hidden_size"),
+            IntermediateSize = r.Int("intermediate_size"),
+            NumHiddenLayers = r.Int("num_hidden_layers"),
+            NumAttentionHeads = r.Int("num_attention_heads"),
+            NumKeyValueHeads = r.IntOrNull("num_key_value_heads") ?? r.Int("num_attention_heads"),
+            VocabSize = r.Int("vocab_size"),
+            RmsNormEps = r.Double("rms_norm_eps", 1e-6),
+            RopeTheta = r.Double("rope_theta", 10000.0),
+            TieWordEmbeddings = r.Bool("tie_word_embeddings", false),
+            MaxPositionEmbeddings = r.Int("max_position_embeddings", 32768),
+            UseSlidingWindow = r.Bool("use_sliding_window", false),
+            SlidingWindow = r.IntOrNull("sliding_window"),
+            MaxWindowLayers = r.IntOrNull("max_window_layers"),
+            BosTokenId = r.IntOrNull("bos_token_id"),
+            EosTokenId = r.IntOrNull("eos_token_id"),
+            TorchDtype = r.StringOrNull("torch_dtype") ?? "float32",
+            AttentionDropout = r.Double("attention_dropout", 0.0),
+            InitializerRange = r.Double("initializer_range", 0.02),
         };
         if (cfg.UseSlidingWindow)
-            throw Bad("use_sliding_window", $"sliding-window attention (window {cfg.SlidingWindow}, from layer " +
-                                            $"{cfg.MaxWindowLayers}) is enabled but not implemented; only full causal attention is supported");
-        foreach (var key in obj.Select(kv => kv.Key))
-            if (!seen.Contains(key) && !InertKeys.Contains(key))
-                throw Bad(key, "unknown Qwen2 config key (not used, checked or allow-listed); refusing to ignore it silently");
+            throw r.Unsupported("use_sliding_window", $"sliding-window attention (window {cfg.SlidingWindow}, from layer " +
+                                $"{cfg.MaxWindowLayers}) is enabled but not implemented; only full causal attention is supported");
         try { cfg.Validate(); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{source}: {e.Message}", e); }
+        catch (ArgumentException e) { throw r.Unsupported("shape", e.Message); }
+        r.Finish("qwen2", IgnoredKeys);
         return cfg;
     }
 
@@ -185,39 +132,23 @@ public sealed record Qwen2Config
         if (RopeTheta <= 0) throw new ArgumentException("rope_theta must be positive");
     }
 
-    /// <summary>The config as an HF config.json object (the fields the published Qwen2.5 files carry).</summary>
-    public JsonObject ToJson() => new()
-    {
-        ["architectures"] = new JsonArray("Qwen2ForCausalLM"),
-        ["attention_dropout"] = AttentionDropout,
-        ["bos_token_id"] = BosTokenId,
-        ["eos_token_id"] = EosTokenId,
-        ["hidden_act"] = "silu",
-        ["hidden_size"] = HiddenSize,
-        ["initializer_range"] = InitializerRange,
-        ["intermediate_size"] = IntermediateSize,
-        ["max_position_embeddings"] = MaxPositionEmbeddings,
-        ["max_window_layers"] = MaxWindowLayers,
-        ["model_type"] = "qwen2",
-        ["num_attention_heads"] = NumAttentionHeads,
-        ["num_hidden_layers"] = NumHiddenLayers,
-        ["num_key_value_heads"] = NumKeyValueHeads,
-        ["rms_norm_eps"] = RmsNormEps,
-        ["rope_theta"] = RopeTheta,
-        ["sliding_window"] = SlidingWindow,
-        ["tie_word_embeddings"] = TieWordEmbeddings,
-        ["torch_dtype"] = TorchDtype,
-        ["use_cache"] = true,
-        ["use_sliding_window"] = UseSlidingWindow,
-        ["vocab_size"] = VocabSize,
-    };
+    protected override IEnumerable<KeyValuePair<string, object?>> Fields() =>
+    [
+        new("attention_dropout", AttentionDropout), new("bos_token_id", BosTokenId), new("eos_token_id", EosTokenId),
+        new("hidden_act", "silu"), new("hidden_size", HiddenSize), new("initializer_range", InitializerRange),
+        new("intermediate_size", IntermediateSize), new("max_position_embeddings", MaxPositionEmbeddings),
+        new("max_window_layers", MaxWindowLayers), new("num_attention_heads", NumAttentionHeads),
+        new("num_hidden_layers", NumHiddenLayers), new("num_key_value_heads", NumKeyValueHeads),
+        new("rms_norm_eps", RmsNormEps), new("rope_theta", RopeTheta), new("sliding_window", SlidingWindow),
+        new("tie_word_embeddings", TieWordEmbeddings), new("use_cache", true), new("use_sliding_window", UseSlidingWindow),
+        new("vocab_size", VocabSize),
+    ];
 
-    /// <summary>Writes config.json (atomically).</summary>
+    /// <summary>Writes config.json (atomically) in HF's layout.</summary>
     public void Save(string dir)
     {
         Directory.CreateDirectory(dir);
-        var text = ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
-        ViXml.Common.Atomic.WriteAllText(Path.Combine(dir, "config.json"), text);
+        ViXml.Common.Atomic.WriteAllText(Path.Combine(dir, "config.json"), ToJson("Qwen2ForCausalLM"));
     }
 
     /// <summary>Parameter count of the backbone (no LM head), for memory planning.</summary>
