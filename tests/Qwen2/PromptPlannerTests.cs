@@ -1,4 +1,5 @@
 using ViXml.Text.Prompts;
+using ViXml.Torch.SafeTensors;
 using ViXml.Tests.TestSupport;
 
 namespace ViXml.Tests.Qwen2;
@@ -130,5 +131,40 @@ public class PromptPlannerTests
         var t = PromptTemplates.Get(p + "#q");
         Assert.Equal(PositionMode.Compact, t.Positions);
         Assert.Equal([PromptSlot.Text, PromptSlot.Suffix], t.Order);
+    }
+}
+
+/// <summary>The planner's masks and positions equal the layouts gen_qwen2.py built row by row with torch.cat.</summary>
+public class PromptPlannerFixtureTests
+{
+    private static int[] FixtureTokens(string s) => s switch
+    {
+        "This product text" => [11, 22, 33],
+        "and its image" => [44, 55, 66],
+        "<|endoftext|>" => [511],
+        _ => throw new ArgumentException(s),
+    };
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("prefix")]
+    [InlineData("prefix-eos")]
+    [InlineData("t1-e-eeos")]
+    [InlineData("image-first")]
+    public void MatchesTheReferenceLayouts(string variant)
+    {
+        using var f = SafeTensorsFile.Open(Repo.Fixture("qwen2", "template", "expected.safetensors"));
+        var lengths = f.ReadInt64("text_lengths").Select(x => (int)x).ToArray();
+        var imageMask = f.ReadInt64("image_mask");
+        bool[][] images = Enumerable.Range(0, lengths.Length).Select(b => Enumerable.Range(0, 3).Select(i => imageMask[b * 3 + i] == 1).ToArray()).ToArray();
+        foreach (var mode in new[] { PositionMode.Padded, PositionMode.Compact })
+        {
+            var t = PromptTemplates.Get(variant).WithPositions(mode).Tokenize(FixtureTokens);
+            var l = PromptPlanner.Plan(t, lengths, t.Template.HasImages ? images : null);
+            var key = $"{variant}.{(mode == PositionMode.Padded ? "padded" : "compact")}";
+            Assert.Equal(f.ReadInt64(key + ".attention_mask"), l.AttentionMask);
+            Assert.Equal(f.ReadInt64(key + ".position_ids"), l.PositionIds);
+            Assert.Equal(new long[] { l.Batch, l.Length }, f.Info(key + ".attention_mask").Shape);
+        }
     }
 }
