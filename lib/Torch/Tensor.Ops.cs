@@ -57,6 +57,7 @@ public sealed partial class Tensor
     public Tensor cos() => U(UnaryOp.cos);
     public Tensor sin() => U(UnaryOp.sin);
     public Tensor erf() => U(UnaryOp.erf);
+    public Tensor erfinv() => U(UnaryOp.erfinv);
     public Tensor floor() => U(UnaryOp.floor);
     public Tensor ceil() => U(UnaryOp.ceil);
     public Tensor round() => U(UnaryOp.round);

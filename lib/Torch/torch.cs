@@ -147,7 +147,12 @@ public static partial class torch
     public static Tensor tensor(long[,] data, DType? dtype = null, Device? device = null) =>
         FromSpan<long>(MemoryMarshal.CreateReadOnlySpan(ref data[0, 0], data.Length), [data.GetLength(0), data.GetLength(1)], dtype, device, false);
     /// <summary>A 0-dim tensor.</summary>
-    public static Tensor scalar_tensor(double value, DType? dtype = null, Device? device = null) => FromSpan<double>([value], [], null, device, false).to(dtype ?? DType.float32);
+    public static Tensor scalar_tensor(double value, DType? dtype = null, Device? device = null)
+    {
+        var t = FromSpan<double>([value], [], null, device, false);
+        if ((dtype ?? DType.float32) == DType.float64) return t;
+        using (t) return t.to(dtype ?? DType.float32);
+    }
 
     /// <summary>A tensor from raw little-endian bytes (safetensors payloads); the byte count must match shape × dtype.</summary>
     public static unsafe Tensor from_bytes(ReadOnlySpan<byte> data, DType dtype, long[] shape, Device? device = null)
