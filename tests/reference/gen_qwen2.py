@@ -213,7 +213,7 @@ def qwen2_forward(cfg, w, inputs_embeds, attention_mask, position_ids, lora=None
         rep = nh // nkv
         k = k[:, :, None].expand(B, nkv, rep, T, hd).reshape(B, nh, T, hd)  # repeat_kv
         v = v[:, :, None].expand(B, nkv, rep, T, hd).reshape(B, nh, T, hd)
-        att = (q @ k.transpose(2, 3)) / math.sqrt(hd) + mask  # (B, nh, T, T)
+        att = (q @ k.transpose(2, 3)) * hd ** -0.5 + mask  # (B, nh, T, T); HF multiplies by scaling
         att = torch.softmax(att, dim=-1, dtype=torch.float32).to(q.dtype)
         o = (att @ v).transpose(1, 2).reshape(B, T, nh * hd)
         x = x + linear(o, w[p + "self_attn.o_proj.weight"], None, L("self_attn.o_proj"))
