@@ -166,13 +166,13 @@ def rope_cos_sin(position_ids, head_dim, theta):
     return emb.cos(), emb.sin()
 
 
-def additive_mask(attention_mask):
+def additive_mask(attention_mask, dtype=torch.float32):
     """(B, T) 0/1 -> (B, 1, T, T) additive: 0 where key j <= query i and key j is attended, finfo.min elsewhere."""
     B, T = attention_mask.shape
     causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
     allowed = causal[None, :, :] & attention_mask.bool()[:, None, :]
-    m = torch.zeros(B, T, T, dtype=torch.float32)
-    m.masked_fill_(~allowed, torch.finfo(torch.float32).min)
+    m = torch.zeros(B, T, T, dtype=dtype)
+    m.masked_fill_(~allowed, torch.finfo(dtype).min)
     return m[:, None, :, :]
 
 
@@ -195,8 +195,8 @@ def qwen2_forward(cfg, w, inputs_embeds, attention_mask, position_ids, lora=None
     eps = cfg["rms_norm_eps"]
     B, T, _ = inputs_embeds.shape
     cos, sin = rope_cos_sin(position_ids, hd, cfg["rope_theta"])
-    cos, sin = cos[:, None], sin[:, None]  # (B, 1, T, hd)
-    mask = additive_mask(attention_mask)
+    cos, sin = cos[:, None].to(inputs_embeds.dtype), sin[:, None].to(inputs_embeds.dtype)  # (B, 1, T, hd)
+    mask = additive_mask(attention_mask, inputs_embeds.dtype)
     x = inputs_embeds
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
