@@ -23,6 +23,7 @@ public sealed class ByteLevelBpeTokenizer : TokenizerBase
     private readonly Dictionary<int, AddedToken> _addedById;
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
     private readonly int _padId;
+    private int _cacheCount;
 
     private readonly record struct Merge(int Rank, int Id);
 
@@ -84,7 +85,7 @@ public sealed class ByteLevelBpeTokenizer : TokenizerBase
             _byteToId[b] = _vocab.TryGetValue(ch, out var id) ? id
                 : throw new InvalidDataException($"{source}: the vocabulary lacks the byte token '{ch}' (byte 0x{b:X2}); byte-level BPE needs all 256");
         }
-        _merges = new Dictionary<long, Merge>(merges.Count);
+        _merges = new Dictionary<long, Merge>(merges.Count, PairComparer.Instance);
         for (int r = 0; r < merges.Count; r++)
         {
             var (l, rt) = merges[r];
@@ -101,6 +102,14 @@ public sealed class ByteLevelBpeTokenizer : TokenizerBase
     }
 
     private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
+
+    /// <summary>Why: long's default hash (low ^ high word) collides for id pairs and made lookups ~100× slower.</summary>
+    private sealed class PairComparer : IEqualityComparer<long>
+    {
+        public static readonly PairComparer Instance = new();
+        public bool Equals(long x, long y) => x == y;
+        public int GetHashCode(long k) => (int)(((ulong)k * 0x9E3779B97F4A7C15UL) >> 32); // Fibonacci hashing
+    }
 
     /// <summary>Loads an HF tokenizer.json with a byte-level BPE model (see <see cref="TokenizerJson.LoadBpe"/>).</summary>
     public static ByteLevelBpeTokenizer Load(string path, int? maxAddedTokenId = null, string? padToken = null) =>
@@ -167,7 +176,12 @@ public sealed class ByteLevelBpeTokenizer : TokenizerBase
         }
         if (word.Length <= 256)
         {
-            if (_cache.Count >= CacheCapacity) _cache.Clear();
+            // ConcurrentDictionary.Count takes every lock, so keep our own approximate count
+            if (Interlocked.Increment(ref _cacheCount) > CacheCapacity)
+            {
+                _cache.Clear();
+                Interlocked.Exchange(ref _cacheCount, 0);
+            }
             _cache.TryAdd(word, ids);
         }
         return ids;

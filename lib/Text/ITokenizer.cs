@@ -17,7 +17,7 @@ public sealed record TokenBatch(long[] Ids, long[] Mask, int B, int T, int[] Len
     }
 
     /// <summary>The real (unpadded) ids of row <paramref name="row"/>.</summary>
-    public int[] Row(int row) => Ids.AsSpan(row * T, Lengths[row]).ToArray().Select(x => (int)x).ToArray();
+    public int[] Row(int row) => Array.ConvertAll(Ids[(row * T)..(row * T + Lengths[row])], x => (int)x);
 }
 
 /// <summary>The common surface of the WordPiece and byte-level BPE tokenizers.</summary>
@@ -32,6 +32,10 @@ public interface ITokenizer
     /// <summary>Token ids of one text; <paramref name="addSpecialTokens"/> adds the model's template tokens
     /// (BERT: [CLS] … [SEP]; Qwen adds none, as its HF post-processor). No truncation.</summary>
     int[] Encode(string text, bool addSpecialTokens = true);
+
+    /// <summary>As <see cref="Encode(string, bool)"/>, truncated to <paramref name="maxLen"/> ids: the text is cut, the
+    /// template tokens are kept.</summary>
+    int[] Encode(string text, int maxLen, bool addSpecialTokens = true);
 
     /// <summary>Encodes each text, truncates to <paramref name="maxLen"/> (template tokens included and kept), and
     /// right-pads: to exactly maxLen when <paramref name="pad"/> is true, otherwise to the longest row.</summary>

@@ -10,14 +10,63 @@ namespace ViXml.Text;
 /// </summary>
 public static class TokenizerJson
 {
-    /// <summary>Parses the file, reporting malformed JSON with the file name and position.</summary>
-    internal static JsonDocument Parse(string path)
+    /// <summary>
+    /// A tokenizer.json with its two large tables (model.vocab, model.merges) read by a streaming Utf8JsonReader;
+    /// the rest (settings, added tokens) is a JsonDocument in which those tables are replaced by {} and [].
+    /// Why: building a JsonDocument over Qwen's 11 MB file costs more than the rest of the load together.
+    /// </summary>
+    internal sealed class TokenizerFile(JsonDocument doc, string[]? vocab, List<(string, string)>? merges) : IDisposable
+    {
+        public JsonElement Root => doc.RootElement;
+        /// <summary>model.vocab in id order, or null when the file has none.</summary>
+        public string[]? Vocab { get; } = vocab;
+        /// <summary>model.merges in rank order, or null when the file has none.</summary>
+        public List<(string Left, string Right)>? Merges { get; } = merges;
+        public void Dispose() => doc.Dispose();
+    }
+
+    /// <summary>Reads a tokenizer.json; malformed JSON is reported with the file name and position.</summary>
+    internal static TokenizerFile Open(string path, bool readTables = true)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"tokenizer file not found: {path}", path);
         var bytes = File.ReadAllBytes(path);
+        (int Start, int End) vocabAt = (-1, -1), mergesAt = (-1, -1);
         try
         {
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
+            // Locate model.vocab and model.merges (byte ranges of their values) without materialising anything.
+            var r = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 64 });
+            if (!r.Read() || r.TokenType != JsonTokenType.StartObject) throw Bad(path, "(root)", "a JSON object");
+            while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isModel = r.ValueTextEquals("model"u8);
+                r.Read();
+                if (!isModel || r.TokenType != JsonTokenType.StartObject) { r.Skip(); continue; }
+                while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+                {
+                    int which = r.ValueTextEquals("vocab"u8) ? 1 : r.ValueTextEquals("merges"u8) ? 2 : 0;
+                    r.Read();
+                    int start = (int)r.TokenStartIndex;
+                    r.Skip();
+                    if (which == 1) vocabAt = (start, (int)r.BytesConsumed);
+                    if (which == 2) mergesAt = (start, (int)r.BytesConsumed);
+                }
+            }
+            // The rest, with the tables cut out, as a document (this also validates everything outside them).
+            var stripped = new List<byte>(4096);
+            int pos = 0;
+            foreach (var (start, end, repl) in new[] { (vocabAt.Start, vocabAt.End, "{}"u8.ToArray()), (mergesAt.Start, mergesAt.End, "[]"u8.ToArray()) }
+                         .Where(x => x.Item1 >= 0).OrderBy(x => x.Item1))
+            {
+                stripped.AddRange(bytes.AsSpan(pos, start - pos));
+                stripped.AddRange(repl);
+                pos = end;
+            }
+            stripped.AddRange(bytes.AsSpan(pos));
+            var doc = JsonDocument.Parse(stripped.ToArray(), new JsonDocumentOptions { MaxDepth = 64 });
+            if (!readTables) return new TokenizerFile(doc, null, null);
+            var vocab = vocabAt.Start >= 0 ? ReadVocab(bytes.AsSpan(vocabAt.Start, vocabAt.End - vocabAt.Start), path) : null;
+            var merges = mergesAt.Start >= 0 ? ReadMerges(bytes.AsSpan(mergesAt.Start, mergesAt.End - mergesAt.Start), path) : null;
+            return new TokenizerFile(doc, vocab, merges);
         }
         catch (JsonException e)
         {
@@ -25,11 +74,68 @@ public static class TokenizerJson
         }
     }
 
-    /// <summary>The "type" of model (e.g. "WordPiece", "BPE") without loading the rest.</summary>
+    /// <summary>The "type" of model (e.g. "WordPiece", "BPE") without loading the tables.</summary>
     public static string ModelType(string path)
     {
-        using var doc = Parse(path);
-        return Str(Obj(doc.RootElement, "model", path), "type", path, "model");
+        using var f = Open(path, readTables: false);
+        return Str(Obj(f.Root, "model", path), "type", path, "model");
+    }
+
+    /// <summary>model.vocab {token: id} as an id-ordered array; ids must be exactly 0..n-1.</summary>
+    private static string[] ReadVocab(ReadOnlySpan<byte> json, string path)
+    {
+        var r = new Utf8JsonReader(json);
+        if (!r.Read() || r.TokenType != JsonTokenType.StartObject) throw Bad(path, "model.vocab", "an object {token: id}");
+        var entries = new List<(string, int)>(160_000);
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+        {
+            var tok = r.GetString()!;
+            r.Read();
+            if (r.TokenType != JsonTokenType.Number || !r.TryGetInt32(out var id) || id < 0)
+                throw Bad(path, $"model.vocab[\"{tok}\"]", "a non-negative integer id");
+            entries.Add((tok, id));
+        }
+        var arr = new string[entries.Count];
+        foreach (var (tok, id) in entries)
+        {
+            if (id >= arr.Length)
+                throw new InvalidDataException($"{path}: model.vocab id {id} of '{tok}' is outside 0..{arr.Length - 1} (ids must be contiguous)");
+            if (arr[id] is not null)
+                throw new InvalidDataException($"{path}: model.vocab id {id} is used by both '{arr[id]}' and '{tok}'");
+            arr[id] = tok;
+        }
+        return arr;
+    }
+
+    /// <summary>model.merges: "left right" strings or [left, right] arrays, in rank order.</summary>
+    private static List<(string, string)> ReadMerges(ReadOnlySpan<byte> json, string path)
+    {
+        var r = new Utf8JsonReader(json);
+        if (!r.Read() || r.TokenType != JsonTokenType.StartArray) throw Bad(path, "model.merges", "an array");
+        var merges = new List<(string, string)>(160_000);
+        const string expected = "a \"left right\" string or a [left, right] array of strings";
+        while (r.Read() && r.TokenType != JsonTokenType.EndArray)
+        {
+            int k = merges.Count;
+            if (r.TokenType == JsonTokenType.String)
+            {
+                var str = r.GetString()!;
+                int sp = str.IndexOf(' ');
+                if (sp <= 0 || sp == str.Length - 1 || str.IndexOf(' ', sp + 1) >= 0) throw Bad(path, $"model.merges[{k}]", expected);
+                merges.Add((str[..sp], str[(sp + 1)..]));
+            }
+            else if (r.TokenType == JsonTokenType.StartArray)
+            {
+                if (!r.Read() || r.TokenType != JsonTokenType.String) throw Bad(path, $"model.merges[{k}]", expected);
+                var left = r.GetString()!;
+                if (!r.Read() || r.TokenType != JsonTokenType.String) throw Bad(path, $"model.merges[{k}]", expected);
+                var right = r.GetString()!;
+                if (!r.Read() || r.TokenType != JsonTokenType.EndArray) throw Bad(path, $"model.merges[{k}]", expected);
+                merges.Add((left, right));
+            }
+            else throw Bad(path, $"model.merges[{k}]", expected);
+        }
+        return merges;
     }
 
     // ---- small typed accessors whose errors name the file and the key path ----
@@ -107,42 +213,18 @@ public static class TokenizerJson
         return list;
     }
 
-    /// <summary>The vocab object {token: id} as an id-ordered array; ids must be exactly 0..n-1.</summary>
-    internal static string[] ReadVocabObject(JsonElement model, string path)
-    {
-        if (!model.TryGetProperty("vocab", out var v) || v.ValueKind != JsonValueKind.Object)
-            throw Bad(path, "model.vocab", "an object {token: id}");
-        var entries = new List<(string, int)>(160_000);
-        foreach (var p in v.EnumerateObject())
-        {
-            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var id) || id < 0)
-                throw Bad(path, $"model.vocab[\"{p.Name}\"]", "a non-negative integer id");
-            entries.Add((p.Name, id));
-        }
-        var arr = new string[entries.Count];
-        foreach (var (tok, id) in entries)
-        {
-            if (id >= arr.Length)
-                throw new InvalidDataException($"{path}: model.vocab id {id} of '{tok}' is outside 0..{arr.Length - 1} (ids must be contiguous)");
-            if (arr[id] is not null)
-                throw new InvalidDataException($"{path}: model.vocab id {id} is used by both '{arr[id]}' and '{tok}'");
-            arr[id] = tok;
-        }
-        return arr;
-    }
-
     // ================================ WordPiece ================================
 
     /// <summary>Loads a BERT-style tokenizer.json: WordPiece model, BertNormalizer, BertPreTokenizer, and a
     /// TemplateProcessing/BertProcessing post-processor for the [CLS]/[SEP] template.</summary>
     public static WordPieceTokenizer LoadWordPiece(string path)
     {
-        using var doc = Parse(path);
-        var root = doc.RootElement;
+        using var file = Open(path);
+        var root = file.Root;
         var model = Obj(root, "model", path);
         var type = Str(model, "type", path, "model");
         if (type != "WordPiece") throw Unsupported(path, "model.type", type, "WordPiece here; BPE via LoadBpe");
-        var vocab = ReadVocabObject(model, path);
+        var vocab = file.Vocab ?? throw Bad(path, "model.vocab", "an object {token: id}");
         var added = ReadAddedTokens(root, path);
 
         var opts = new WordPieceOptions
@@ -346,8 +428,8 @@ public static class TokenizerJson
     /// <param name="padToken">Padding token; default padding.pad_token, else "&lt;|endoftext|&gt;".</param>
     public static ByteLevelBpeTokenizer LoadBpe(string path, int? maxAddedTokenId = null, string? padToken = null)
     {
-        using var doc = Parse(path);
-        var root = doc.RootElement;
+        using var file = Open(path);
+        var root = file.Root;
         var model = Obj(root, "model", path);
         var type = Str(model, "type", path, "model");
         if (type != "BPE") throw Unsupported(path, "model.type", type, "BPE here; WordPiece via LoadWordPiece");
@@ -358,27 +440,8 @@ public static class TokenizerJson
             if (OptStr(model, k, path, "model") is { Length: > 0 } v) throw Unsupported(path, "model." + k, v, "empty or null");
         bool ignoreMerges = OptBool(model, "ignore_merges", path, "model") ?? false;
 
-        var vocab = ReadVocabObject(model, path);
-        if (!model.TryGetProperty("merges", out var mArr) || mArr.ValueKind != JsonValueKind.Array)
-            throw Bad(path, "model.merges", "an array");
-        var merges = new List<(string, string)>(mArr.GetArrayLength());
-        int r = 0;
-        foreach (var m in mArr.EnumerateArray())
-        {
-            if (m.ValueKind == JsonValueKind.String)
-            {
-                var str = m.GetString()!;
-                int sp = str.IndexOf(' ');
-                if (sp <= 0 || sp == str.Length - 1 || str.IndexOf(' ', sp + 1) >= 0)
-                    throw Bad(path, $"model.merges[{r}]", "\"left right\" (two tokens separated by one space)");
-                merges.Add((str[..sp], str[(sp + 1)..]));
-            }
-            else if (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 2 &&
-                     m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String)
-                merges.Add((m[0].GetString()!, m[1].GetString()!));
-            else throw Bad(path, $"model.merges[{r}]", "a \"left right\" string or a [left, right] array");
-            r++;
-        }
+        var vocab = file.Vocab ?? throw Bad(path, "model.vocab", "an object {token: id}");
+        var merges = file.Merges ?? throw Bad(path, "model.merges", "an array");
 
         bool nfc = false;
         if (OptObj(root, "normalizer", path) is JsonElement norm)

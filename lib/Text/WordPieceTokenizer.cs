@@ -228,10 +228,11 @@ public sealed class WordPieceTokenizer : TokenizerBase
 
     private static bool IsBertWhitespace(Rune r) => r.Value is '\t' or '\n' or '\r' || Rune.IsWhiteSpace(r);
 
-    // CJK Unified Ideographs blocks, as BERT's _is_chinese_char.
+    // CJK Unified Ideographs blocks as HF's Rust BertNormalizer (what AutoTokenizer runs): note its range
+    // 0x2B920..0x2CEAF where Google's Python BERT has 0x2B820..0x2CEAF, so U+2B820..U+2B91F are not split out here.
     private static bool IsCjk(int cp) =>
         cp is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2A6DF
-            or >= 0x2A700 and <= 0x2B73F or >= 0x2B740 and <= 0x2B81F or >= 0x2B820 and <= 0x2CEAF
+            or >= 0x2A700 and <= 0x2B73F or >= 0x2B740 and <= 0x2B81F or >= 0x2B920 and <= 0x2CEAF
             or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
 
     // BertPreTokenizer punctuation: all ASCII punctuation (so $ + < = > ^ ` | ~ too) and Unicode P* categories.

@@ -61,6 +61,18 @@ public class QwenBpeTests
     }
 
     [Fact]
+    public void Decode_is_byte_level_and_lossy_on_broken_utf8()
+    {
+        var t = Qwen.Value;
+        var ids = t.Encode("中文 ok");
+        Assert.Equal("中文 ok", t.Decode(ids));
+        // the lone first byte of a three-byte character decodes to U+FFFD, as HF's from_utf8_lossy
+        int e4 = t.SpecialTokenId(ByteLevel.ByteToChar[0xE4].ToString());
+        Assert.Equal("\uFFFDok", t.Decode([e4, t.Encode("ok")[0]]));
+        Assert.Equal("Ġ", t.IdToToken(t.Encode(" ")[0]));
+    }
+
+    [Fact]
     public void Qwen25_restriction_keeps_22_added_tokens()
     {
         var t = ByteLevelBpeTokenizer.LoadQwen25(TokenizerFixtures.QwenTokenizerJson);
@@ -151,5 +163,32 @@ public class QwenBpeTests
             Assert.Contains("behavior", e.Message);
         }
         finally { Directory.Delete(dir, true); }
+    }
+}
+
+public class Qwen2PreTokenizerRegexTests
+{
+    /// <summary>On BMP text (where .NET's UTF-16 regex classes agree with code-point semantics) the hand-coded
+    /// splitter must produce exactly the pieces of the pattern run by System.Text.RegularExpressions.</summary>
+    [Fact]
+    public void Agrees_with_dotnet_regex_on_random_bmp_text()
+    {
+        var regex = new System.Text.RegularExpressions.Regex(Qwen2PreTokenizer.Pattern);
+        // letters (ASCII, accented, Greek, CJK, combining mark), digits (ASCII, Arabic-Indic, superscript),
+        // apostrophe + contraction letters, whitespace of several kinds, CR/LF, punctuation and symbols
+        var pool = "aZsStTrReEvVmMlLdDxé\u03A9\u4E2D\u0301" + "09\u0661\u00B2" + "'''" + "    \t\u00A0\u3000\u2028" +
+                   "\r\n\n" + ".,!?()-_$\u00A9\u2014\"";
+        var rng = new Random(7);
+        for (int n = 0; n < 3000; n++)
+        {
+            var chars = new char[rng.Next(0, 16)];
+            for (int i = 0; i < chars.Length; i++) chars[i] = pool[rng.Next(pool.Length)];
+            var s = new string(chars);
+            var expected = regex.Matches(s).Select(m => (m.Index, m.Length)).ToList();
+            var got = new List<(int, int)>();
+            Qwen2PreTokenizer.Split(s, got);
+            Assert.True(expected.SequenceEqual(got),
+                $"'{TokenizerFixtures.Printable(s)}': regex [{string.Join(' ', expected)}] ours [{string.Join(' ', got)}]");
+        }
     }
 }

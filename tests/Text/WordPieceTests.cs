@@ -57,6 +57,10 @@ public class WordPieceTests
         Assert.Equal(" 你  好 ", t.Normalize("你好"));
         Assert.Equal("a b", t.Normalize("a\u2028b")); // line separator is whitespace for HF's BertNormalizer
         Assert.Equal(["ie", "##d"], t.IdsToTokens(t.Encode("ied", false)));
+        // HF's Rust ranges: U+2B920 is split out as CJK, U+2B820 is not (Google's Python BERT would split both)
+        Assert.Equal(" \U0002B920 ", t.Normalize("\U0002B920"));
+        Assert.Equal("\U0002B820", t.Normalize("\U0002B820"));
+        Assert.Equal("i", t.Normalize("\u0130")); // İ: NFD gives I + U+0307, the mark is dropped, then lower-cased
     }
 
     [Fact]
