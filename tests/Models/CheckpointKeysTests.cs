@@ -31,7 +31,7 @@ public class CheckpointKeysTests
             T("cls.predictions.bias", [10]),
         ], Expected, Layout);
         Assert.Equal("bert.", m.Prefix);
-        Assert.Equal("bert.embeddings.LayerNorm.weight", m.Sources["embeddings.LayerNorm.weight"].Name);
+        Assert.Equal("bert.embeddings.LayerNorm.gamma", m.Sources["embeddings.LayerNorm.weight"].Name);
         Assert.Equal(2, m.Ignored.Count);
     }
 

@@ -65,7 +65,7 @@ public static class CheckpointKeys
             var name = Canonical(t.Name);
             if (byName.TryGetValue(name, out var other))
                 problems.Add($"duplicate: '{t.Name}' in {t.File} and '{other.Name}' in {other.File}");
-            else byName[name] = t with { Name = name };
+            else byName[name] = t; // keyed by the canonical name, keeps the stored name for reading and messages
         }
 
         // The prefix under which most expected keys exist; ties prefer the earlier (bare) candidate.

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using ViXml.Xmc;
+
+namespace ViXml.Cli.Commands;
+
+/// <summary>
+/// <c>vixml metrics --truth F --scores F [--train F] [--filter F] [--a A] [--b B] [--k K] [--json]</c>:
+/// pyxclib-identical P@k, nDCG@k, PSP@k, PSnDCG@k, R@k. A contract other tools rely on: keep keys and options stable.
+/// </summary>
+public sealed class MetricsCommand : ICliCommand
+{
+    public Command Build()
+    {
+        var truth = new Option<string>("--truth") { Description = "test ground truth (XC sparse format, e.g. tst_X_Y.txt)", Required = true };
+        var scores = new Option<string>("--scores") { Description = "predicted scores (XC sparse format, e.g. score_mat.txt)", Required = true };
+        var train = new Option<string?>("--train") { Description = "training labels (trn_X_Y.txt): enables PSP@k / PSnDCG@k" };
+        var filter = new Option<string?>("--filter") { Description = "filter_labels_test.txt: (row col) pairs removed from the scores first" };
+        var preset = new Option<string?>("--preset") { Description = "propensity preset: amazon (0.6/2.6), wikipedia (0.5/0.4), other (0.55/1.5)" };
+        var a = new Option<double?>("--a") { Description = "propensity A (default 0.6, the Amazon value)" };
+        var b = new Option<double?>("--b") { Description = "propensity B (default 2.6, the Amazon value)" };
+        var k = new Option<int>("--k") { Description = "largest cut-off K", DefaultValueFactory = _ => 5 };
+        var json = new Option<bool>("--json") { Description = "print one JSON object with keys P@1..P@K, nDCG@k, PSP@k, PSnDCG@k, R@k" };
+
+        var cmd = new Command("metrics", "Evaluate a score matrix against ground truth (pyxclib definitions).");
+        foreach (var o in new Option[] { truth, scores, train, filter, preset, a, b, k, json }) cmd.Options.Add(o);
+        cmd.SetAction(pr => UserErrors.Guard(() =>
+        {
+            int kk = pr.GetValue(k);
+            if (kk < 1) throw new CliException("--k must be at least 1");
+            var p = PropensityParams.Amazon;
+            try
+            {
+                if (pr.GetValue(preset) is string ps) p = PropensityParams.FromPreset(ps);
+            }
+            catch (ArgumentException e) { throw new CliException(e.Message); }
+            p = new PropensityParams(pr.GetValue(a) ?? p.A, pr.GetValue(b) ?? p.B);
+
+            XmcMetricsResult result;
+            try
+            {
+                var y = XcSparse.Read(pr.GetValue(truth)!);
+                var s = XcSparse.Read(pr.GetValue(scores)!);
+                double[]? w = null;
+                if (pr.GetValue(train) is string trainPath)
+                {
+                    var trn = XcSparse.Read(trainPath);
+                    if (trn.Cols != y.Cols)
+                        throw new CliException($"{trainPath} has {trn.Cols} labels but {pr.GetValue(truth)} has {y.Cols}");
+                    w = Propensity.Inverse(trn, p);
+                }
+                var f = pr.GetValue(filter) is string fp ? FilterPairs.Read(fp, y.Rows, y.Cols) : null;
+                result = XmcMetrics.Compute(y, s, w, kk, f);
+            }
+            catch (XmcFormatException e) { throw new CliException(e.Message); }
+            catch (FileNotFoundException e) { throw new CliException(e.Message); }
+            catch (ArgumentException e) { throw new CliException(e.Message); }
+
+            if (pr.GetValue(json)) Console.Out.WriteLine(result.ToJson());
+            else
+            {
+                if (result.Psp is not null) Console.Out.WriteLine($"propensity A={p.A} B={p.B}");
+                Console.Out.Write(result.ToTable());
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+}
+
+/// <summary>
+/// Prints a <see cref="CliException"/> as "error: message" with its exit code instead of a stack trace, also when
+/// System.CommandLine's default exception handler is active (Program.Main only catches outside Invoke).
+/// </summary>
+internal static class UserErrors
+{
+    public static int Guard(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return e.ExitCode;
+        }
+    }
+}
