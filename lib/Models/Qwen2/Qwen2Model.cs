@@ -1,3 +1,4 @@
+using ViXml.Models.Hf;
 using ViXml.Models.Lora;
 using ViXml.Torch;
 using static ViXml.Torch.torch;
@@ -117,7 +118,7 @@ public sealed class Qwen2DecoderLayer : nn.Module
 /// last-token pooling. Module names equal HF's below the "model." prefix of Qwen2ForCausalLM checkpoints
 /// (embed_tokens, layers.N.self_attn.q_proj, ..., norm). Compute dtype = parameter dtype (float32 or bfloat16).
 /// </summary>
-public sealed class Qwen2Model : nn.Module
+public sealed class Qwen2Model : nn.Module, IEncoder
 {
     public Qwen2Config Config { get; }
     public nn.Embedding embed_tokens { get; }
@@ -184,6 +185,23 @@ public sealed class Qwen2Model : nn.Module
         var h = forward(inputIds, attentionMask, positionIds);
         return Qwen2Ops.Pool(h, attentionMask, pooling).MoveToOuterScope();
     }
+
+    // ---- IEncoder: what ./vixml embed and the trainer use ----
+    HfConfig IEncoder.Config => Config;
+    public int HiddenSize => Config.HiddenSize;
+    public int MaxPositions => Config.MaxPositionEmbeddings;
+    public int VocabSize => Config.VocabSize;
+    nn.Module IEncoder.Module => this;
+
+    /// <summary>ids and mask (B, T), right padded, default positions → last hidden states (B, T, H) in float32.</summary>
+    public Tensor Forward(Tensor ids, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        return forward(ids, mask.to(DType.int64)).to(DType.float32).MoveToOuterScope();
+    }
+
+    /// <summary>config.json + model.safetensors in HF layout, stored in the compute dtype.</summary>
+    public void save_pretrained(string dir) => Qwen2Checkpoint.Save(this, dir, DType == DType.bfloat16 ? DType.bfloat16 : DType.float32);
 
     /// <summary>Every LoRA-capable linear with its dotted module name (e.g. "layers.0.self_attn.q_proj").</summary>
     public IEnumerable<(string Name, LoraLinear Layer)> Linears() =>

@@ -87,6 +87,9 @@ public sealed record PromptTemplate
         return new TokenizedPromptTemplate(this, Piece(Prefix, "prefix"), Piece(ImagePrefix, "image_prefix"), Piece(Suffix, "suffix"));
     }
 
+    /// <summary>Tokenises the fixed pieces with a real tokenizer (no BOS/EOS added around a piece).</summary>
+    public TokenizedPromptTemplate Tokenize(ITokenizer tokenizer) => Tokenize(s => tokenizer.Encode(s, addSpecialTokens: false));
+
     /// <summary>The same template with another position mode (the configuration switch).</summary>
     public PromptTemplate WithPositions(PositionMode mode) => this with { Positions = mode };
 }
