@@ -2,6 +2,7 @@ using ViXml.Models.Hf;
 using ViXml.Torch;
 using static ViXml.Torch.torch;
 using static ViXml.Torch.torch.nn;
+using F = ViXml.Torch.torch.nn.functional;
 
 namespace ViXml.Models.Bert;
 
@@ -61,10 +62,12 @@ public sealed class BertSelfAttention : Module
     {
         using var scope = NewDisposeScope();
         var (b, t) = (x.size(0), x.size(1));
-        Tensor Heads(Tensor y) => y.view(b, t, _heads, _headDim).permute(0, 2, 1, 3); // (B, nh, T, hd)
-        var q = Heads(query.forward(x));
-        var k = Heads(key.forward(x));
-        var v = Heads(value.forward(x));
+        // One (H -> 3H) projection instead of three: the same dot products, one GEMM pass over x. The weights stay
+        // three HF-named parameters; cat is differentiable, so training sees them separately.
+        var w = cat([query.weight, key.weight, value.weight]);                     // (3H, H)
+        var bias = cat([query.bias!, key.bias!, value.bias!]);                     // (3H)
+        var qkv = F.linear(x, w, bias).view(b, t, 3, _heads, _headDim).permute(2, 0, 3, 1, 4); // (3, B, nh, T, hd)
+        var (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));   // each (B, nh, T, hd)
         var scores = q.matmul(k.transpose(-1, -2)) / Math.Sqrt(_headDim) + additiveMask; // (B, nh, T, T)
         var probs = dropout.forward(scores.softmax(-1));
         var ctx = probs.matmul(v).permute(0, 2, 1, 3).contiguous().view(b, t, _heads * _headDim); // (B, T, H)
