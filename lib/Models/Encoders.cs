@@ -20,6 +20,7 @@ public static class Encoders
     {
         BertConfig => BertModel.from_pretrained(dir),
         DistilBertConfig => DistilBertModel.from_pretrained(dir),
+        Qwen2.Qwen2Config => Qwen2.Qwen2Checkpoint.Load(dir), // decoder as encoder: ids as given, no prompt template
         var c => throw new HfConfigException($"{Path.Combine(dir, "config.json")}: model_type '{c.ModelType}' is not a text encoder"),
     };
 
