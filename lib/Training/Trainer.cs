@@ -136,6 +136,9 @@ public sealed class Trainer
         long step = (long)startEpoch * batchesPerEpoch;
         int lastEpoch = stopAfterEpochs is int s ? Math.Min(s, C.Optim.Epochs) : C.Optim.Epochs;
         XmcMetricsResult? final = null;
+        var parameters = model.parameters().ToList();
+        var phase = new Stopwatch();
+        var phases = new double[4]; // batching, forward + loss, backward, clip + optimiser (seconds, per epoch)
         for (int epoch = startEpoch; epoch < lastEpoch; epoch++)
         {
             // Dropout draws from the global generator; re-seeding per epoch makes a resumed run draw the same masks.
@@ -152,18 +155,23 @@ public sealed class Trainer
             foreach (var b in batches)
             {
                 using var scope = NewDisposeScope();
+                phase.Restart();
                 var rows = b.Select(i => trainRows[i]).ToArray();
                 var lb = positives.Sample(rows, posRng);
                 var (qi, qm) = trainTok.Batch(rows);
                 var (li, lm) = labelTok.Batch(lb.Labels);
+                phases[0] += phase.Elapsed.TotalSeconds; phase.Restart();
                 var q = model.Embed(qi, qm);                                  // (B, H)
                 var l = model.Embed(li, lm);                                  // (L, H)
                 var lossT = loss.Forward(q.matmul(l.t()), lb);               // scalar
+                phases[1] += phase.Elapsed.TotalSeconds; phase.Restart();
                 opt.zero_grad();
                 lossT.backward();
-                if (C.Optim.GradClip > 0) nn.utils.clip_grad_norm_(model.parameters(), C.Optim.GradClip);
+                phases[2] += phase.Elapsed.TotalSeconds; phase.Restart();
+                if (C.Optim.GradClip > 0) nn.utils.clip_grad_norm_(parameters, C.Optim.GradClip);
                 opt.step();
                 sched.step();
+                phases[3] += phase.Elapsed.TotalSeconds;
                 step++;
                 double lv = lossT.item<float>();
                 lossSum += lv;
@@ -172,6 +180,9 @@ public sealed class Trainer
                 progress.Step(epoch, C.Optim.Epochs, lv, b.Length);
             }
             record.AddTiming("train", te.Elapsed.TotalSeconds);
+            record.AddTiming("train_batching", phases[0]); record.AddTiming("train_forward", phases[1]);
+            record.AddTiming("train_backward", phases[2]); record.AddTiming("train_optimizer", phases[3]);
+            Array.Clear(phases);
             int done = epoch + 1;
             double meanLoss = lossSum / batches.Length;
             bool last = done == C.Optim.Epochs;
