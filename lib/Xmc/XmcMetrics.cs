@@ -112,7 +112,9 @@ public static class XmcMetrics
             for (int j = 0; j < k; j++)
             {
                 int l = j < kp ? predictions.Indices[i * kp + j] : -1;
-                if (l >= 0 && l < truth.Cols && isTrue[l] == i + 1)
+                if (l >= truth.Cols)
+                    throw new ArgumentException($"prediction row {i} slot {j}: label {l} out of range (the ground truth has {truth.Cols} labels)");
+                if (l >= 0 && isTrue[l] == i + 1)
                 {
                     hits += 1;
                     dcg += discount[j];

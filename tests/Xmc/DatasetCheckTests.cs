@@ -129,3 +129,28 @@ public class DatasetCheckTests
         Directory.Delete(dir, true);
     }
 }
+
+public class XmcDatasetTests
+{
+    [Fact]
+    public void LoadsABuiltFolderWithImages()
+    {
+        var dir = Repo.TempDir();
+        DebianDatasets.BuildTo("debian-apps-mm", "full", AptInputs.FromDirectory(Repo.Fixture("apt-fake")), dir);
+        var d = XmcDataset.Load(dir);
+        Assert.Equal((4, 2, 7), (d.TrainY.Rows, d.TestY.Rows, d.NumLabels));
+        Assert.Equal("Beta Viewer: View images", d.TrainTexts[0]);
+        Assert.Equal("org.fake.alpha.desktop", d.TestIds![0]);
+        Assert.Equal(6, d.Images!.NumImages);
+        Assert.Equal([2], d.TestImages!.ImagesOf(1).ToArray());
+        Assert.Null(d.Filter);
+        Assert.Equal("Alpha Editor: Edit plain text", d.Titles()!.Value.Test[0]);
+        // Inverse propensity of a label never seen in training (keyword:editor, index 3): 1 + C * B^-A with N = 4.
+        var w = d.InversePropensity(PropensityParams.Other);
+        double c = (Math.Log(4) - 1) * Math.Pow(2.5, 0.55);
+        Assert.Equal(1 + c * Math.Pow(1.5, -0.55), w[3], 12);
+        File.AppendAllText(Path.Combine(dir, "tst.raw.txt"), "one more\n");
+        Assert.Contains("tst.raw.txt", Assert.Throws<XmcFormatException>(() => XmcDataset.Load(dir)).Message);
+        Directory.Delete(dir, true);
+    }
+}

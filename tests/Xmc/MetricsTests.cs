@@ -115,3 +115,24 @@ public class MetricsTests
         Assert.Equal(["P@1", "P@2", "P@3", "nDCG@1", "nDCG@2", "nDCG@3", "R@1", "R@2", "R@3"], r.ToDictionary().Keys.ToArray());
     }
 }
+
+public class MetricsEdgeTests
+{
+    [Fact]
+    public void OutOfRangePredictionIsAnError()
+    {
+        var truth = CsrMatrix.FromRows(3, [new[] { 1 }]);
+        var e = Assert.Throws<ArgumentException>(() => XmcMetrics.Compute(truth, new TopK(1, 2, [1, 3], [0.9f, 0.1f]), null, 2));
+        Assert.Contains("label 3 out of range", e.Message);
+    }
+
+    [Fact]
+    public void FilterOnTopKShiftsLaterPredictionsUp()
+    {
+        // Row 0 truth {2}; ranking 0, 2. Filtering (0, 0) moves label 2 to rank 1: P@1 goes from 0 to 1.
+        var truth = CsrMatrix.FromRows(3, [new[] { 2 }]);
+        var top = new TopK(1, 2, [0, 2], [0.9f, 0.5f]);
+        Assert.Equal(0.0, XmcMetrics.Compute(truth, top, null, 1).P[0]);
+        Assert.Equal(1.0, XmcMetrics.Compute(truth, top, null, 1, new FilterPairs([(0, 0)])).P[0]);
+    }
+}

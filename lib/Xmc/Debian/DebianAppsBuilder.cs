@@ -199,10 +199,15 @@ public static partial class DebianAppsBuilder
         var bankIndex = bankNames.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
         IEnumerable<string> WriteExtras(string dir)
         {
+            // Icons go to a fresh temporary folder that replaces images/ at the end (no stale icons, no half folder;
+            // one fsync per icon would make this step slow for nothing).
             var imgDir = Path.Combine(dir, "images");
-            if (Directory.Exists(imgDir)) Directory.Delete(imgDir, true);   // no stale icons from an earlier build
-            Directory.CreateDirectory(imgDir);
-            foreach (var n in bankNames) ViXml.Common.Atomic.WriteAllBytes(Path.Combine(imgDir, n), icons[n]);
+            var tmpDir = Path.Combine(dir, $".images.{Environment.ProcessId}.tmp");
+            if (Directory.Exists(tmpDir)) Directory.Delete(tmpDir, true);
+            Directory.CreateDirectory(tmpDir);
+            foreach (var n in bankNames) File.WriteAllBytes(Path.Combine(tmpDir, n), icons[n]);
+            if (Directory.Exists(imgDir)) Directory.Delete(imgDir, true);
+            Directory.Move(tmpDir, imgDir);
             var bank = new float[bankNames.Length * PixelFeatures.Dim];
             for (int i = 0; i < bankNames.Length; i++) features[bankNames[i]].CopyTo(bank, i * PixelFeatures.Dim);
             new ImageBank(bankNames.Length, PixelFeatures.Dim, bank).Write(Path.Combine(dir, "img_embs.npy"));

@@ -104,7 +104,8 @@ public static class DebianDepsBuilder
             else counts["excluded_" + why] = counts.GetValueOrDefault("excluded_" + why) + 1;
         }
 
-        // Relationship edges between eligible packages (self and virtual/unknown names dropped).
+        // Relationship edges from every non-transitional package to label-eligible packages (self and virtual/unknown
+        // names dropped).
         var edges = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
         long droppedVirtual = 0;
         // Any package except a transitional one may be a query (a -doc or -dev package describing what it belongs
@@ -192,14 +193,15 @@ public static class DebianDepsBuilder
                 titlesOnly ? "text = short description" : "text = short description + long description (Translation-en)",
                 "split: test when the first 8 bytes of SHA-256(name), big-endian, modulo 5 == 0",
                 "filter_labels_test.txt: (test row, label) for the package itself and its reciprocal partners",
-                $"small: queries taken label by label in SHA-256(\"small:\"+label) order until {smallQueries}; each keeps all its labels",
+                $"small: labels with 2..{Math.Max(2, smallQueries / 20)} queries visited in SHA-256(\"small:\"+label) order, all their queries taken while the total stays <= {smallQueries}; queries keep the chosen labels plus labels shared by >= 2 chosen queries",
             ],
         };
     }
 
     /// <summary>
-    /// At most <see cref="SmallQueries"/> queries, chosen so labels keep several points: labels are visited in a
-    /// stable hash order and all queries of a label are taken together while they fit.
+    /// At most <paramref name="limit"/> queries, chosen so every label keeps several points: labels (with 2 to
+    /// limit/20 queries) are visited in a stable hash order and all queries of a label are taken together while they
+    /// fit; the queries then keep the chosen labels and any other label shared by at least two chosen queries.
     /// </summary>
     private static List<(string Q, List<string> L)> SmallSubset(List<(string Q, List<string> L)> queries, int limit)
     {
@@ -211,14 +213,23 @@ public static class DebianDepsBuilder
                 if (!byLabel.TryGetValue(t, out var list)) byLabel[t] = list = new List<string>();
                 list.Add(q);
             }
+        int maxLabelSize = Math.Max(2, limit / 20);   // no single label may eat the budget
         var chosen = new HashSet<string>(StringComparer.Ordinal);
+        var chosenLabels = new HashSet<string>(StringComparer.Ordinal);
         foreach (var label in byLabel.Keys.OrderBy(t => DatasetWriter.StableHash("small:" + t)).ThenBy(t => t, StringComparer.Ordinal))
         {
-            var add = byLabel[label].Where(q => !chosen.Contains(q)).ToList();
-            if (byLabel[label].Count < 2 || chosen.Count + add.Count > limit) continue;
-            foreach (var q in add) chosen.Add(q);
+            var members = byLabel[label];
+            if (members.Count < 2 || members.Count > maxLabelSize) continue;
+            int add = members.Count(q => !chosen.Contains(q));
+            if (chosen.Count + add > limit) continue;
+            foreach (var q in members) chosen.Add(q);
+            chosenLabels.Add(label);
             if (chosen.Count == limit) break;
         }
-        return queries.Where(q => chosen.Contains(q.Q)).ToList();
+        // Other labels of the chosen queries stay when at least two chosen queries share them.
+        var subset = queries.Where(q => chosen.Contains(q.Q)).ToList();
+        var inSubset = subset.SelectMany(q => q.L).GroupBy(t => t, StringComparer.Ordinal).Where(g => g.Count() >= 2).Select(g => g.Key);
+        chosenLabels.UnionWith(inSubset);
+        return subset.Select(q => (q.Q, q.L.Where(chosenLabels.Contains).ToList())).ToList();
     }
 }
