@@ -38,6 +38,14 @@ public interface IEncoder : IDisposable
     /// → last hidden states (B, T, H) float32.</summary>
     Tensor Forward(Tensor ids, Tensor mask);
 
+    /// <summary>The word-embedding lookup: ids (B, T) → token vectors (B, T, H) (HF's inputs_embeds).</summary>
+    Tensor EmbedTokens(Tensor ids);
+
+    /// <summary>Forward from token vectors (B, T, H) instead of ids, as HF's inputs_embeds: positions (and segment 0)
+    /// are added, then LayerNorm and the layers. Early fusion splices projected image vectors in here.
+    /// Forward(ids, mask) == ForwardEmbeds(EmbedTokens(ids), mask).</summary>
+    Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask);
+
     /// <summary>Writes config.json + model.safetensors in HF layout (atomic per file).</summary>
     void save_pretrained(string dir);
 }

@@ -111,3 +111,23 @@ public class BertGradientParityTests
         Assert.Equal(6, checkedKeys);
     }
 }
+
+public class InputsEmbedsTests
+{
+    [Theory]
+    [InlineData("bert_plain")]
+    [InlineData("distilbert_plain")]
+    public void Spliced_token_vectors_receive_gradients_and_ids_path_is_the_embeds_path(string name)
+    {
+        using var scope = NewDisposeScope();
+        var (ids, mask, exp) = BertParityTests.Expected(name);
+        using var _e = exp;
+        using var enc = Encoders.Load(Repo.Fixture("bert", name));
+        var words = enc.EmbedTokens(ids).detach().requires_grad_();
+        var h = enc.ForwardEmbeds(words, mask);
+        BertParityTests.AssertClose(exp, "last_hidden_state", h, name);
+        h.sum().backward();
+        using var g = words.grad!;
+        Assert.True(g.abs().sum().item<float>() > 0);
+    }
+}
