@@ -13,7 +13,7 @@ namespace ViXml.Bench;
 /// Inference throughput of a MiniLM-L3-shaped BERT (random HF init) at T tokens: embeddings/s of forward + mean pooling
 /// + L2, ours vs the same model in Debian's PyTorch (bench/python/bench_bert.py), same thread count, side by side.
 /// Args: [--batch 256] [--tokens 32] [--iters 6] [--warmup 1] [--threads 2] [--rounds 3] (rounds alternate the sides,
-/// which matters on a shared, busy machine; see <see cref="SideBySide"/>).
+/// which matters on a shared, busy machine; see <see cref="EncoderSideBySide"/>).
 /// </summary>
 public sealed class EncoderBench : IBenchmark
 {
@@ -22,7 +22,7 @@ public sealed class EncoderBench : IBenchmark
 
     public int Run(string[] args)
     {
-        var o = BenchArgs.Parse(args, new() { ["batch"] = 256, ["tokens"] = 32, ["iters"] = 6, ["warmup"] = 1, ["threads"] = 2, ["rounds"] = 3 });
+        var o = EncoderBenchArgs.Parse(args, new() { ["batch"] = 256, ["tokens"] = 32, ["iters"] = 6, ["warmup"] = 1, ["threads"] = 2, ["rounds"] = 3 });
         var (b, t, iters, warmup, threads, rounds) = (o["batch"], o["tokens"], o["iters"], o["warmup"], o["threads"], o["rounds"]);
         set_num_threads(threads);
         manual_seed(0);
@@ -32,35 +32,35 @@ public sealed class EncoderBench : IBenchmark
         using var ids = randint(1, BertConfig.MiniLmL3.VocabSize, [b, t], generator: gen);
         using var mask = ones([b, t], DType.int64);
 
-        Measurement Ours()
+        EncoderMeasurement Ours()
         {
             using var ng = no_grad();
             for (var i = 0; i < warmup; i++) { using var s = NewDisposeScope(); model.Encode(ids, mask, PoolingMode.Mean); }
-            return Measurement.Time(b * iters, () =>
+            return EncoderMeasurement.Time(b * iters, () =>
             {
                 for (var i = 0; i < iters; i++) { using var s = NewDisposeScope(); model.Encode(ids, mask, PoolingMode.Mean); }
             });
         }
 
-        Measurement Python()
+        EncoderMeasurement Python()
         {
-            var j = BenchPython.Run("bench_bert.py", $"--threads {threads} --batch {b} --tokens {t} --iters {iters} --warmup {warmup}");
-            return new Measurement(b * iters, j.GetProperty("seconds").GetDouble(), j.GetProperty("cpu_seconds").GetDouble());
+            var j = EncoderBenchPython.Run("bench_bert.py", $"--threads {threads} --batch {b} --tokens {t} --iters {iters} --warmup {warmup}");
+            return new EncoderMeasurement(b * iters, j.GetProperty("seconds").GetDouble(), j.GetProperty("cpu_seconds").GetDouble());
         }
 
         Console.WriteLine($"MiniLM-L3 (H 384, 3 layers, 12 heads, FFN 1536), batch {b} x {t} tokens, {threads} threads, mean pool + L2");
-        SideBySide.Report("embeddings", rounds, Python, Ours);
+        EncoderSideBySide.Report("embeddings", rounds, Python, Ours);
         return 0;
     }
 }
 
 /// <summary>Work done in a timed region: items, wall seconds, process CPU seconds.</summary>
-internal sealed record Measurement(double Items, double Wall, double Cpu)
+internal sealed record EncoderMeasurement(double Items, double Wall, double Cpu)
 {
     public double PerWallSecond => Items / Wall;
     public double PerCpuSecond => Items / Cpu;
 
-    public static Measurement Time(double items, Action work)
+    public static EncoderMeasurement Time(double items, Action work)
     {
         var proc = Process.GetCurrentProcess();
         var cpu0 = proc.TotalProcessorTime;
@@ -68,7 +68,7 @@ internal sealed record Measurement(double Items, double Wall, double Cpu)
         work();
         var wall = sw.Elapsed.TotalSeconds;
         proc.Refresh();
-        return new Measurement(items, wall, (proc.TotalProcessorTime - cpu0).TotalSeconds);
+        return new EncoderMeasurement(items, wall, (proc.TotalProcessorTime - cpu0).TotalSeconds);
     }
 }
 
@@ -77,12 +77,12 @@ internal sealed record Measurement(double Items, double Wall, double Cpu)
 /// ratio of throughput per CPU-second (steadier when other jobs share the cores: both sides run the same libtorch
 /// kernels with the same thread count, so CPU time measures the work each side makes the machine do).
 /// </summary>
-internal static class SideBySide
+internal static class EncoderSideBySide
 {
-    public static void Report(string unit, int rounds, Func<Measurement> pytorch, Func<Measurement> ours)
+    public static void Report(string unit, int rounds, Func<EncoderMeasurement> pytorch, Func<EncoderMeasurement> ours)
     {
         var ratios = new List<double>();
-        var (py, us) = (new List<Measurement>(), new List<Measurement>());
+        var (py, us) = (new List<EncoderMeasurement>(), new List<EncoderMeasurement>());
         for (var r = 0; r < rounds; r++)
         {
             var p = pytorch();
@@ -94,7 +94,7 @@ internal static class SideBySide
         }
         ratios.Sort();
         var median = ratios.Count % 2 == 1 ? ratios[ratios.Count / 2] : (ratios[ratios.Count / 2 - 1] + ratios[ratios.Count / 2]) / 2;
-        double Sum(List<Measurement> m, Func<Measurement, double> f) => m.Sum(f);
+        double Sum(List<EncoderMeasurement> m, Func<EncoderMeasurement, double> f) => m.Sum(f);
         var pyCpu = Sum(py, m => m.Items) / Sum(py, m => m.Cpu);
         var usCpu = Sum(us, m => m.Items) / Sum(us, m => m.Cpu);
         Console.WriteLine($"  Debian PyTorch : {py.Max(m => m.PerWallSecond),10:F3} {unit}/s best wall, {pyCpu,10:F3} {unit} per CPU-second");
@@ -104,7 +104,7 @@ internal static class SideBySide
 }
 
 /// <summary>Runs a bench/python script with Debian's /usr/bin/python3 and parses its one JSON line.</summary>
-internal static class BenchPython
+internal static class EncoderBenchPython
 {
     public static string Root()
     {
@@ -129,7 +129,7 @@ internal static class BenchPython
 }
 
 /// <summary>--name value integer options with defaults.</summary>
-internal static class BenchArgs
+internal static class EncoderBenchArgs
 {
     public static Dictionary<string, int> Parse(string[] args, Dictionary<string, int> defaults)
     {

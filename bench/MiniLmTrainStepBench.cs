@@ -22,7 +22,7 @@ public sealed class MiniLmTrainStepBench : IBenchmark
 
     public int Run(string[] args)
     {
-        var o = BenchArgs.Parse(args, new() { ["batch"] = 256, ["tokens"] = 32, ["steps"] = 3, ["warmup"] = 1, ["threads"] = 2, ["rounds"] = 1 });
+        var o = EncoderBenchArgs.Parse(args, new() { ["batch"] = 256, ["tokens"] = 32, ["steps"] = 3, ["warmup"] = 1, ["threads"] = 2, ["rounds"] = 1 });
         var (b, t, steps, warmup, threads, rounds) = (o["batch"], o["tokens"], o["steps"], o["warmup"], o["threads"], o["rounds"]);
         set_num_threads(threads);
         manual_seed(0);
@@ -49,20 +49,20 @@ public sealed class MiniLmTrainStepBench : IBenchmark
             loss = lossT.item<float>();
         }
 
-        Measurement Ours()
+        EncoderMeasurement Ours()
         {
             for (var i = 0; i < warmup; i++) Step();
-            return Measurement.Time(steps, () => { for (var i = 0; i < steps; i++) Step(); });
+            return EncoderMeasurement.Time(steps, () => { for (var i = 0; i < steps; i++) Step(); });
         }
 
-        Measurement Python()
+        EncoderMeasurement Python()
         {
-            var j = BenchPython.Run("bench_bert_train.py", $"--threads {threads} --batch {b} --tokens {t} --steps {steps} --warmup {warmup}");
-            return new Measurement(steps, j.GetProperty("seconds").GetDouble(), j.GetProperty("cpu_seconds").GetDouble());
+            var j = EncoderBenchPython.Run("bench_bert_train.py", $"--threads {threads} --batch {b} --tokens {t} --steps {steps} --warmup {warmup}");
+            return new EncoderMeasurement(steps, j.GetProperty("seconds").GetDouble(), j.GetProperty("cpu_seconds").GetDouble());
         }
 
         Console.WriteLine($"MiniLM-L3 two towers of {b} x {t} tokens, in-batch softmax, AdamW, {threads} threads");
-        SideBySide.Report("steps", rounds, Python, Ours);
+        EncoderSideBySide.Report("steps", rounds, Python, Ours);
         Console.WriteLine($"  (our last loss {loss:F4})");
         return 0;
     }

@@ -214,5 +214,7 @@ internal static unsafe class Native
     [DllImport(Lib)] internal static extern TensorHandle vx_mse_loss(TensorHandle a, TensorHandle b, long reduction);
     [DllImport(Lib)] internal static extern TensorHandle vx_bce_with_logits(TensorHandle x, TensorHandle y, IntPtr weight, IntPtr posWeight, long reduction);
     [DllImport(Lib)] internal static extern TensorHandle vx_normalize(TensorHandle x, double p, long dim, double eps);
+    [DllImport(Lib)] internal static extern TensorHandle vx_conv2d(TensorHandle x, TensorHandle w, IntPtr b, long* stride, long* padding, long* dilation, long groups);
+    [DllImport(Lib)] internal static extern TensorHandle vx_pad(TensorHandle x, long* pad, int n, double value);
     [DllImport(Lib)] internal static extern TensorHandle vx_cosine_similarity(TensorHandle a, TensorHandle b, long dim, double eps);
 }

@@ -6,7 +6,7 @@ namespace ViXml.Torch;
 
 internal enum UnaryOp
 {
-    neg, abs, exp, log, log1p, sqrt, rsqrt, square, reciprocal, tanh, sigmoid, relu, gelu, gelu_tanh, silu, cos, sin, erf, erfinv, floor, ceil, round, sign, logical_not, isnan, contiguous, clone, detach, @t, zeros_like, ones_like, empty_like, sum_all, mean_all, max_all, min_all, argmax_all, all, any, nonzero,
+    neg, abs, exp, log, log1p, sqrt, rsqrt, square, reciprocal, tanh, sigmoid, relu, gelu, gelu_tanh, silu, cos, sin, erf, erfinv, floor, ceil, round, sign, logical_not, isnan, contiguous, clone, detach, @t, alias, zeros_like, ones_like, empty_like, sum_all, mean_all, max_all, min_all, argmax_all, all, any, nonzero,
 }
 
 internal enum BinaryOp

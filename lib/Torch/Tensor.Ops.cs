@@ -69,6 +69,8 @@ public sealed partial class Tensor
     /// <summary>A new tensor sharing storage, cut from the autograd graph.</summary>
     public Tensor detach() => U(UnaryOp.detach);
     public Tensor t() => U(UnaryOp.@t);
+    /// <summary>A new handle on the same tensor (same storage and autograd identity), owned separately.</summary>
+    public Tensor alias() => U(UnaryOp.alias);
     public Tensor T => t();
     public Tensor nonzero() => U(UnaryOp.nonzero);
     public Tensor leaky_relu(double negative_slope = 0.01) => S(ScalarOp.leaky_relu, negative_slope);
@@ -157,8 +159,8 @@ public sealed partial class Tensor
     public Tensor addcdiv_(Tensor t1, Tensor t2) => addcdiv_(t1, t2, 1.0);
     /// <summary>this += weight * (end - this)</summary>
     public Tensor lerp_(Tensor end, Scalar weight) { Native.Check(Native.vx_lerp_(Handle, end.Handle, weight.D, weight.L, weight.Kind)); return this; }
-    public Tensor normal_(double mean = 0, double std = 1, Generator? generator = null) { Native.Check(Native.vx_normal_(Handle, mean, std, generator?.Ptr ?? IntPtr.Zero)); return this; }
-    public Tensor uniform_(double from = 0, double to = 1, Generator? generator = null) { Native.Check(Native.vx_uniform_(Handle, from, to, generator?.Ptr ?? IntPtr.Zero)); return this; }
+    public Tensor normal_(double mean = 0, double std = 1, torch.Generator? generator = null) { Native.Check(Native.vx_normal_(Handle, mean, std, generator?.Ptr ?? IntPtr.Zero)); return this; }
+    public Tensor uniform_(double from = 0, double to = 1, torch.Generator? generator = null) { Native.Check(Native.vx_uniform_(Handle, from, to, generator?.Ptr ?? IntPtr.Zero)); return this; }
     public Tensor masked_fill_(Tensor mask, Scalar value) { Native.Check(Native.vx_masked_fill_(Handle, mask.Handle, value.D, value.L, value.Kind)); return this; }
     public Tensor scatter_(long dim, Tensor index, Tensor src) { Native.Check(Native.vx_scatter_(Handle, dim, index.Handle, src.Handle)); return this; }
     public Tensor index_add_(long dim, Tensor index, Tensor src) { Native.Check(Native.vx_index_add_(Handle, dim, index.Handle, src.Handle)); return this; }

@@ -275,13 +275,18 @@ public static partial class torch
 public readonly struct GradModeScope : IDisposable
 {
     private readonly bool _previous;
+    private readonly bool _active; // false for default(GradModeScope): disposing it changes nothing
 
     internal GradModeScope(bool enabled)
     {
         Native.EnsureLoaded();
         _previous = Native.vx_grad_enabled() != 0;
+        _active = true;
         Native.vx_set_grad_enabled(enabled ? 1 : 0);
     }
 
-    public void Dispose() => Native.vx_set_grad_enabled(_previous ? 1 : 0);
+    public void Dispose()
+    {
+        if (_active) Native.vx_set_grad_enabled(_previous ? 1 : 0);
+    }
 }

@@ -82,3 +82,36 @@ public class EmbedCommandTests
         Assert.DoesNotContain(Directory.GetFiles(dir), f => f.Contains(".tmp"));
     }
 }
+
+public class EmbedPoolingDefaultTests
+{
+    [Fact]
+    public void Without_pooling_option_the_sentence_transformers_pooling_config_decides()
+    {
+        var (ids, mask, exp) = BertParityTests.Expected("st_minilm");
+        using var _e = exp;
+        var (b, t) = (ids.size(0), ids.size(1));
+        var flat = ids.ToArray<long>();
+        var m = mask.ToArray<long>();
+        var work = Repo.TempDir("vixml-embed");
+        var model = Path.Combine(work, "model");
+        Directory.CreateDirectory(Path.Combine(model, "1_Pooling"));
+        foreach (var f in Directory.GetFiles(Repo.Fixture("bert", "st_minilm"))) File.Copy(f, Path.Combine(model, Path.GetFileName(f)));
+        var poolCfg = Path.Combine(model, "1_Pooling", "config.json");
+        var idsFile = Path.Combine(work, "ids.txt");
+        File.WriteAllLines(idsFile, Enumerable.Range(0, (int)b).Select(r =>
+            string.Join(" ", Enumerable.Range(0, (int)t).Where(j => m[r * t + j] == 1).Select(j => flat[r * t + j]))));
+        foreach (var (flag, key) in new[] { ("pooling_mode_mean_tokens", "mean"), ("pooling_mode_cls_token", "cls") })
+        {
+            File.WriteAllText(poolCfg, $"{{\"word_embedding_dimension\": 32, \"{flag}\": true, \"pooling_mode_max_tokens\": false}}");
+            var outFile = Path.Combine(work, key + ".npy");
+            Assert.Equal(0, ViXml.Cli.Program.Main(["embed", "--model", model, "--ids", idsFile, "--out", outFile]));
+            var want = exp.ReadFloat32("normalized_" + key);
+            var got = Npy.Read(outFile).ToFloat32();
+            for (var i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) <= BertParityTests.Tol, $"{key} {i}");
+        }
+        File.WriteAllText(poolCfg, "{\"pooling_mode_max_tokens\": true}");
+        Assert.NotEqual(0, ViXml.Cli.Program.Main(["embed", "--model", model, "--ids", idsFile, "--out", Path.Combine(work, "max.npy")]));
+        Assert.Equal(0, ViXml.Cli.Program.Main(["embed", "--model", model, "--ids", idsFile, "--pooling", "last", "--out", Path.Combine(work, "last.npy")]));
+    }
+}

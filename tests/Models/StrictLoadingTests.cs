@@ -39,6 +39,21 @@ public class StrictLoadingTests
     }
 
     [Fact]
+    public void SentenceTransformers_state_dict_prefix_and_legacy_gamma_beta_names_load()
+    {
+        var dir = Variant("bert_plain", es => es.Select(e => e with
+        {
+            Name = "0.auto_model." + e.Name.Replace("LayerNorm.weight", "LayerNorm.gamma").Replace("LayerNorm.bias", "LayerNorm.beta"),
+        }).ToList());
+        using var scope = NewDisposeScope();
+        var (ids, mask, exp) = BertParityTests.Expected("bert_plain");
+        using var _e = exp;
+        using var enc = Encoders.Load(dir);
+        using var ng = no_grad();
+        BertParityTests.AssertClose(exp, "last_hidden_state", enc.Forward(ids, mask), "0.auto_model.");
+    }
+
+    [Fact]
     public void Missing_tensor_is_named()
     {
         var dir = Variant("bert_plain", es => es.Where(e => e.Name != "encoder.layer.1.output.dense.bias").ToList());

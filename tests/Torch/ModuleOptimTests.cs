@@ -63,6 +63,21 @@ public class ModuleOptimTests
     }
 
     [Fact]
+    public void Decay_groups_split_biases_and_layer_norm_weights()
+    {
+        using var m = new Encoder();
+        m.word_embeddings.requires_grad_(false);
+        var groups = optim.decay_groups(m, 0.01);
+        var names = m.named_parameters().ToDictionary(x => x.param, x => x.name); // Tensor equality is reference equality
+        Assert.Equal(["layer.0.dense.weight", "layer.1.dense.weight"], groups[0].@params.Select(p => names[p]));
+        Assert.Equal(6, groups[1].@params.Count);
+        Assert.All(groups[1].@params, p => Assert.Matches("bias|LayerNorm.weight", names[p]));
+        using var opt = new optim.AdamW(groups, lr: 1e-3, weight_decay: 0.5);
+        Assert.Equal(0.01, opt.param_groups[0].weight_decay);
+        Assert.Equal(0.0, opt.param_groups[1].weight_decay);
+    }
+
+    [Fact]
     public void Load_state_dict_is_strict_and_names_every_bad_key()
     {
         using var a = new Encoder();
@@ -105,6 +120,22 @@ public class ModuleOptimTests
         Assert.True(w.requires_grad);
         using var scope = NewDisposeScope();
         Assert.Equal(DType.float64, m.call(tensor(new long[] { 1, 2 })).dtype);
+    }
+
+    [Fact]
+    public void Sequential_names_and_forward()
+    {
+        using var seq = new nn.Sequential(new nn.Linear(4, 8), new nn.GELU(), new nn.Linear(8, 2));
+        Assert.Equal(["0.weight", "0.bias", "2.weight", "2.bias"], seq.named_parameters().Select(p => p.name));
+        using var scope = NewDisposeScope();
+        var x = randn(3, 4);
+        var l0 = (nn.Linear)seq[0];
+        var l2 = (nn.Linear)seq[2];
+        Assert.True(seq.call(x).allclose(l2.call(l0.call(x).gelu()), 1e-5, 1e-6));
+        using var id = new nn.Identity();
+        var y = id.call(x);
+        Assert.NotSame(x, y);
+        Assert.True(y.equal(x));
     }
 
     [Fact]

@@ -92,6 +92,11 @@ for n, t in zip(("W1", "b1", "W2"), params):
 st = opt.state[params[0]]
 put("adamw.W1.exp_avg", st["exp_avg"]); put("adamw.W1.exp_avg_sq", st["exp_avg_sq"])
 
+# ---- random streams: the same seed gives the same numbers as libtorch's C++ generator ----
+torch.manual_seed(7)
+put("rng.randn_seed7", torch.randn(5))
+put("rng.rand_gen3", torch.rand(4, generator=torch.Generator().manual_seed(3)))
+
 # ---- write safetensors ----
 DT = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.bool: "BOOL", torch.bfloat16: "BF16"}
 header, blobs, offset = {}, [], 0

@@ -29,9 +29,16 @@ public sealed class BertEmbeddings : Module
     /// <summary>ids (B, T) → (B, T, H).</summary>
     public Tensor forward(Tensor ids)
     {
+        using var words = word_embeddings.forward(ids);                            // (B, T, H)
+        return forward_embeds(words);
+    }
+
+    /// <summary>HF's inputs_embeds path: token vectors (B, T, H) (word embeddings, or any vectors spliced in, e.g.
+    /// projected image embeddings) + segment 0 + positions, LayerNorm, dropout.</summary>
+    public Tensor forward_embeds(Tensor words)
+    {
         using var scope = NewDisposeScope();
-        var t = ids.size(1);
-        var words = word_embeddings.forward(ids);                                  // (B, T, H)
+        var t = words.size(1);
         var segment0 = token_type_embeddings.weight.select(0, 0);                   // (H): token_type_ids are all 0
         var positions = position_embeddings.weight.narrow(0, 0, t);                // (T, H): position ids 0..T-1
         // Same order of additions as HF: (inputs_embeds + token_type_embeddings) + position_embeddings.
@@ -229,13 +236,21 @@ public sealed class BertModel : Module, IEncoder
     /// <summary>ids (B, T) int64, mask (B, T) → last hidden states (B, T, H).</summary>
     public Tensor Forward(Tensor ids, Tensor mask)
     {
+        using var words = EmbedTokens(ids);
+        return ForwardEmbeds(words, mask);
+    }
+
+    public Tensor EmbedTokens(Tensor ids) => embeddings.word_embeddings.forward(ids);
+
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask)
+    {
         using var scope = NewDisposeScope();
-        var (b, t) = (ids.size(0), ids.size(1));
+        var (b, t) = (inputsEmbeds.size(0), inputsEmbeds.size(1));
         if (t > config.MaxPositionEmbeddings)
             throw new ArgumentException($"sequence length {t} exceeds max_position_embeddings {config.MaxPositionEmbeddings}");
         // HF's extended mask: (1 - mask) * finfo(float32).min, added to the scores → (B, 1, 1, T).
         var additive = ((mask.to(DType.float32) - 1.0) * float.MaxValue).view(b, 1, 1, t);
-        var x = embeddings.forward(ids);
+        var x = embeddings.forward_embeds(inputsEmbeds);
         foreach (var l in encoder.layer)
         {
             var next = l.forward(x, additive);

@@ -30,3 +30,11 @@ VX_API TH vx_normalize(TH x, double p, int64_t dim, double eps) {
 VX_API TH vx_cosine_similarity(TH a, TH b, int64_t dim, double eps) {
   VX_GUARD(nullptr, return vx_wrap(at::cosine_similarity(*a, *b, dim, eps));)
 }
+// 2-D convolution (patch embeddings of vision towers); stride/padding/dilation as (h, w) pairs.
+VX_API TH vx_conv2d(TH x, TH w, TH b, const int64_t* stride, const int64_t* padding, const int64_t* dilation, int64_t groups) {
+  VX_GUARD(nullptr, return vx_wrap(at::conv2d(*x, *w, vx_opt(b), vx_shape(stride, 2), vx_shape(padding, 2), vx_shape(dilation, 2), groups));)
+}
+// F.pad with a constant: pad lists (left, right) pairs starting from the last dimension.
+VX_API TH vx_pad(TH x, const int64_t* pad, int n, double value) {
+  VX_GUARD(nullptr, return vx_wrap(at::constant_pad_nd(*x, vx_shape(pad, n), value));)
+}

@@ -82,6 +82,22 @@ public static partial class torch
                 return Tensor.Wrap(Native.vx_bce_with_logits(input.Handle, target.Handle, w.Ptr, pw.Ptr, Reduction(reduction)));
             }
 
+            /// <summary>2-D convolution: x (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW) → (N, C_out, H', W').</summary>
+            public static unsafe Tensor conv2d(Tensor x, Tensor weight, Tensor? bias = null, long stride = 1, long padding = 0, long dilation = 1, long groups = 1)
+            {
+                using var b = new OptRef(bias);
+                long* s = stackalloc long[] { stride, stride };
+                long* p = stackalloc long[] { padding, padding };
+                long* d = stackalloc long[] { dilation, dilation };
+                return Tensor.Wrap(Native.vx_conv2d(x.Handle, weight.Handle, b.Ptr, s, p, d, groups));
+            }
+
+            /// <summary>Constant padding; pad = (left, right) pairs from the last dimension backwards, as F.pad.</summary>
+            public static unsafe Tensor pad(Tensor x, long[] pad, double value = 0)
+            {
+                fixed (long* p = pad) return Tensor.Wrap(Native.vx_pad(x.Handle, p, pad.Length, value));
+            }
+
             public static Tensor one_hot(Tensor ids, long num_classes = -1) => ids.one_hot(num_classes);
         }
     }

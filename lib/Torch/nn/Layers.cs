@@ -74,6 +74,34 @@ public static partial class torch
             public override Tensor forward(Tensor x) => functional.layer_norm(x, normalized_shape, weight, bias, eps);
         }
 
+        /// <summary>2-D convolution with square kernel/stride/padding (a ViT patch embedding is Conv2d(3, D, P, stride: P)).
+        /// weight (out, in/groups, k, k), bias (out); PyTorch's default init.</summary>
+        public sealed class Conv2d : Module<Tensor, Tensor>
+        {
+            public readonly long in_channels, out_channels, kernel_size, stride, padding, groups;
+            public Tensor weight { get; private set; }
+            public Tensor? bias { get; private set; }
+
+            public Conv2d(long in_channels, long out_channels, long kernel_size, long stride = 1, long padding = 0, long groups = 1,
+                bool bias = true, DType? dtype = null, Device? device = null)
+            {
+                (this.in_channels, this.out_channels, this.kernel_size, this.stride, this.padding, this.groups) =
+                    (in_channels, out_channels, kernel_size, stride, padding, groups);
+                weight = register_parameter("weight", empty([out_channels, in_channels / groups, kernel_size, kernel_size], dtype, device));
+                init.kaiming_uniform_(weight, Math.Sqrt(5));
+                if (bias)
+                {
+                    var fanIn = in_channels / groups * kernel_size * kernel_size;
+                    var bound = fanIn > 0 ? 1 / Math.Sqrt(fanIn) : 0;
+                    this.bias = register_parameter("bias", empty([out_channels], dtype, device));
+                    init.uniform_(this.bias, -bound, bound);
+                }
+                else register_parameter_none("bias");
+            }
+
+            public override Tensor forward(Tensor x) => functional.conv2d(x, weight, bias, stride, padding, 1, groups);
+        }
+
         /// <summary>Dropout active only in training mode.</summary>
         public sealed class Dropout : Module<Tensor, Tensor>
         {
@@ -109,6 +137,63 @@ public static partial class torch
             public int Count => _items.Count;
             public IEnumerator<T> GetEnumerator() => _items.GetEnumerator();
             System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+
+        /// <summary>Modules applied in order, registered as "0", "1", ... (HF projection heads: Sequential(Linear, GELU, Linear)).</summary>
+        public sealed class Sequential : Module<Tensor, Tensor>
+        {
+            private readonly List<Module<Tensor, Tensor>> _layers = new();
+
+            public Sequential(params Module<Tensor, Tensor>[] layers)
+            {
+                foreach (var l in layers)
+                {
+                    register_module(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), l);
+                    _layers.Add(l);
+                }
+            }
+
+            public int Count => _layers.Count;
+            public Module<Tensor, Tensor> this[int i] => _layers[i];
+
+            public override Tensor forward(Tensor x)
+            {
+                // intermediate results are disposed as soon as the next layer has consumed them
+                var h = _layers.Count == 0 ? x.alias() : _layers[0].call(x);
+                for (var i = 1; i < _layers.Count; i++)
+                {
+                    var next = _layers[i].call(h);
+                    if (!ReferenceEquals(h, x) && !ReferenceEquals(h, next)) h.Dispose(); // never the caller's input
+                    h = next;
+                }
+                return h;
+            }
+        }
+
+        /// <summary>Stateless activation modules (for Sequential).</summary>
+        public sealed class GELU(string approximate = "none") : Module<Tensor, Tensor>
+        {
+            public override Tensor forward(Tensor x) => x.gelu(approximate);
+        }
+
+        public sealed class ReLU : Module<Tensor, Tensor>
+        {
+            public override Tensor forward(Tensor x) => x.relu();
+        }
+
+        public sealed class Tanh : Module<Tensor, Tensor>
+        {
+            public override Tensor forward(Tensor x) => x.tanh();
+        }
+
+        public sealed class SiLU : Module<Tensor, Tensor>
+        {
+            public override Tensor forward(Tensor x) => x.silu();
+        }
+
+        public sealed class Identity : Module<Tensor, Tensor>
+        {
+            public override Tensor forward(Tensor x) => x.alias();
         }
 
         /// <summary>Builds a free-standing parameter: a detached leaf with requires_grad.</summary>

@@ -26,6 +26,23 @@ public static partial class torch
         }
 
         /// <summary>
+        /// The usual BERT/HF split: parameters whose dotted name contains any no_decay pattern (default: biases and
+        /// LayerNorm/norm weights) get weight_decay 0, the rest weight_decay; frozen parameters are left out.
+        /// </summary>
+        public static List<ParamGroup> decay_groups(nn.Module model, double weight_decay, IEnumerable<string>? no_decay = null)
+        {
+            var patterns = (no_decay ?? ["bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight"]).ToList();
+            var decay = new List<Tensor>();
+            var plain = new List<Tensor>();
+            foreach (var (name, p) in model.named_parameters())
+            {
+                if (!p.requires_grad) continue;
+                (patterns.Any(pt => name.Contains(pt, StringComparison.Ordinal)) ? plain : decay).Add(p);
+            }
+            return [new ParamGroup(decay, weight_decay: weight_decay), new ParamGroup(plain, weight_decay: 0.0)];
+        }
+
+        /// <summary>
         /// Adam with decoupled weight decay (Loshchilov &amp; Hutter), step for step as torch.optim.AdamW (1.13,
         /// single-tensor path, amsgrad off): p *= 1 - lr·wd; m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²;
         /// p -= lr/(1-β1^t) · m / (√v/√(1-β2^t) + eps). State is kept as tensors and updated in place under no_grad.

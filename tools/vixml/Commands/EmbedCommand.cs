@@ -20,7 +20,7 @@ public sealed class EmbedCommand : ICliCommand
         var model = new Option<string>("--model") { Description = "HF model folder (config.json + model.safetensors or sharded index)", Required = true };
         var ids = new Option<string?>("--ids") { Description = "one sequence per line as space-separated token ids, used exactly as given" };
         var input = new Option<string?>("--input") { Description = "one text per line, tokenised with the model folder's tokenizer" };
-        var pooling = new Option<string>("--pooling") { Description = "mean | cls | last", DefaultValueFactory = _ => "mean" };
+        var pooling = new Option<string?>("--pooling") { Description = "mean | cls | last (default: the folder's 1_Pooling/config.json if it has one, else mean)" };
         pooling.AcceptOnlyFromAmong("mean", "cls", "last");
         var maxLen = new Option<int>("--max-len") { Description = "truncation length for --input (special tokens included)", DefaultValueFactory = _ => 32 };
         var batch = new Option<int>("--batch") { Description = "sequences per forward pass", DefaultValueFactory = _ => 256 };
@@ -35,12 +35,12 @@ public sealed class EmbedCommand : ICliCommand
             var (b, len) = (pr.GetValue(batch), pr.GetValue(maxLen));
             if (b < 1) throw new CliException($"--batch must be at least 1, got {b}");
             if (len < 1) throw new CliException($"--max-len must be at least 1, got {len}");
-            var mode = Pooling.Parse(pr.GetValue(pooling)!);
             var dir = pr.GetValue(model)!;
             var outPath = pr.GetValue(output)!;
             var sw = Stopwatch.StartNew();
             try
             {
+                var mode = pr.GetValue(pooling) is string p ? Pooling.Parse(p) : Pooling.FromSentenceTransformers(dir) ?? PoolingMode.Mean;
                 using var encoder = Encoders.Load(dir);
                 float[] data;
                 int n;
@@ -66,7 +66,7 @@ public sealed class EmbedCommand : ICliCommand
             }
             catch (Exception e) when (e is HfConfigException or CheckpointMismatchException or SafeTensorsException
                                           or EmbedInputException or FileNotFoundException or DirectoryNotFoundException
-                                          or InvalidDataException or ArgumentException)
+                                          or InvalidDataException or ArgumentException or System.Text.Json.JsonException)
             {
                 throw new CliException(e.Message);
             }

@@ -1,0 +1,19 @@
+#!/usr/bin/python3
+"""Python side of bench/MatmulBench.cs: float32 n x n matmul GFLOP/s with Debian's PyTorch.
+usage: bench_torch_matmul.py THREADS SECONDS N [N ...]; prints 'gflops N VALUE' lines."""
+import sys, time
+import torch
+
+threads, seconds = int(sys.argv[1]), float(sys.argv[2])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+with torch.no_grad():
+    for n in map(int, sys.argv[3:]):
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        for _ in range(2):
+            a @ b
+        reps, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds or reps < 3:
+            a @ b
+            reps += 1
+        print(f"gflops {n} {2.0 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9:.2f}", flush=True)

