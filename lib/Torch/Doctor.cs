@@ -16,6 +16,7 @@ public static class Doctor
         bool cuda_available,
         string[] devices,           // "cpu", "cuda:0", ...
         double matmul_gflops,       // float32 1024x1024 matmul, measured
+        double? load_average,       // 1-minute load average during the measurement (other processes slow it down)
         string cpu_capability,      // from at::show_config (e.g. AVX2)
         Dictionary<string, bool> assets,
         string[] datasets);         // folders under data/
@@ -45,7 +46,7 @@ public static class Doctor
         return new Report(torch.version, blas, isOpen,
             isOpen ? null : "OpenBLAS is not in use: libtorch falls back to the slow reference BLAS (~6 GFLOP/s). " +
                             "Install it as root: apt-get install -y libopenblas0-pthread",
-            torch.get_num_threads(), Environment.ProcessorCount, cudaCount > 0, devices, Math.Round(gflops, 1), cap, assets, datasets);
+            torch.get_num_threads(), Environment.ProcessorCount, cudaCount > 0, devices, Math.Round(gflops, 1), LoadAverage(), cap, assets, datasets);
     }
 
     /// <summary>BLAS actually mapped into this process (after a matmul), falling back to the Debian alternative link.</summary>
@@ -95,6 +96,16 @@ public static class Doctor
             reps++;
         }
         return 2.0 * n * n * n * reps / sw.Elapsed.TotalSeconds / 1e9;
+    }
+
+    private static double? LoadAverage()
+    {
+        try
+        {
+            var first = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+            return double.Parse(first, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return null; }
     }
 
     private static string? FindRepoRoot()

@@ -32,7 +32,8 @@ public sealed class DoctorCommand : ICliCommand
             Console.WriteLine($"cpu capability  {r.cpu_capability}");
             Console.WriteLine($"cuda available  {(r.cuda_available ? "yes" : "no")}");
             Console.WriteLine($"devices         {string.Join(", ", r.devices)}");
-            Console.WriteLine($"matmul          {r.matmul_gflops:F1} GFLOP/s (float32 1024x1024)" + (r.matmul_gflops < 100 ? "  [below the expected 100]" : ""));
+            var busy = r.load_average is double l && l > r.logical_cpus ? $"; machine busy: load {l:F1} on {r.logical_cpus} cpus" : "";
+            Console.WriteLine($"matmul          {r.matmul_gflops:F1} GFLOP/s (float32 1024x1024)" + (r.matmul_gflops < 100 ? $"  [below the expected 100{busy}]" : ""));
             Console.WriteLine($"assets          {string.Join(", ", r.assets.Select(kv => $"{kv.Key}={(kv.Value ? "yes" : "no")}"))}");
             Console.WriteLine($"datasets        {(r.datasets.Length == 0 ? "(none under data/)" : string.Join(", ", r.datasets))}");
             return 0;
