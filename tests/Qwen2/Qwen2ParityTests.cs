@@ -66,6 +66,7 @@ public class Qwen2ParityTests
         var ids = e["right.input_ids"];
         var mask = e["right.attention_mask"];
         Assert.True(Expected.MaxDiff(enc.Forward(ids, mask), e["right.last_hidden_state"]) < Tol);
+        Assert.Equal(0.0, Expected.MaxDiff(enc.ForwardEmbeds(enc.EmbedTokens(ids), mask), enc.Forward(ids, mask)));
         Assert.True(Expected.MaxDiff(ViXml.Models.Pooling.Encode(enc, ids, mask, ViXml.Models.PoolingMode.Mean, normalize: false), e["right.mean"]) < Tol);
         Assert.True(Expected.MaxDiff(ViXml.Models.Pooling.Encode(enc, ids, mask, ViXml.Models.PoolingMode.Last, normalize: false), e["right.last"]) < Tol);
     }

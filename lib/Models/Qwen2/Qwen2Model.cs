@@ -200,6 +200,16 @@ public sealed class Qwen2Model : nn.Module, IEncoder
         return forward(ids, mask.to(DType.int64)).to(DType.float32).MoveToOuterScope();
     }
 
+    /// <summary>ids (B, T) → token vectors (B, T, H) in the compute dtype (HF's inputs_embeds).</summary>
+    public Tensor EmbedTokens(Tensor ids) => Embed(ids);
+
+    /// <summary>Forward from token vectors with default positions arange(T) → (B, T, H) float32.</summary>
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        return forward(null, mask.to(DType.int64), null, inputsEmbeds).to(DType.float32).MoveToOuterScope();
+    }
+
     /// <summary>config.json + model.safetensors in HF layout, stored in the compute dtype.</summary>
     public void save_pretrained(string dir) => Qwen2Checkpoint.Save(this, dir, DType == DType.bfloat16 ? DType.bfloat16 : DType.float32);
 

@@ -47,6 +47,8 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
     public nn.Module Module => Model;
 
     public Tensor Forward(Tensor ids, Tensor mask) => Model.Forward(ids, mask);
+    public Tensor EmbedTokens(Tensor ids) => Model.EmbedTokens(ids);
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask) => Model.ForwardEmbeds(inputsEmbeds, mask);
 
     public Tensor EncodePooled(Tensor ids, Tensor mask, PoolingMode mode)
     {
