@@ -30,6 +30,9 @@ public sealed class DoctorCommand : ICliCommand
             if (r.blas_advice is not null) Console.WriteLine($"                {r.blas_advice}");
             Console.WriteLine($"threads         {r.threads} (logical cpus {r.logical_cpus})");
             Console.WriteLine($"cpu capability  {r.cpu_capability}");
+            Console.WriteLine($"omp wait policy {r.omp_wait_policy ?? "(default: active spinning)"}" +
+                (r.threads > 1 && r.load_average > r.logical_cpus && r.omp_wait_policy is null
+                    ? "  [busy machine: start with OMP_WAIT_POLICY=PASSIVE, spinning OpenMP threads stall each other]" : ""));
             Console.WriteLine($"cuda available  {(r.cuda_available ? "yes" : "no")}");
             Console.WriteLine($"devices         {string.Join(", ", r.devices)}");
             var busy = r.load_average is double l && l > r.logical_cpus ? $"; machine busy: load {l:F1} on {r.logical_cpus} cpus" : "";
