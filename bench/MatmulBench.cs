@@ -19,14 +19,21 @@ public sealed class MatmulBench : IBenchmark
         int[] sizes = [256, 512, 1024, 2048];
         set_num_threads(threads);
         Console.WriteLine($"  libtorch {version}, threads {get_num_threads()}, BLAS {Doctor.DetectBlas().description}");
-        var ours = sizes.ToDictionary(n => n, n => Doctor.MeasureMatmulGflops(n, seconds));
-        var py = BenchPython.Run("bench_torch_matmul.py", [threads.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture), .. sizes.Select(n => n.ToString(CultureInfo.InvariantCulture))]);
-        var theirs = py?.Where(l => l[0] == "gflops").ToDictionary(l => int.Parse(l[1], CultureInfo.InvariantCulture), l => BenchPython.D(l[2]));
+        // Interleaved per size (PyTorch first on odd rows) so drifting machine load does not favour either side.
         Console.WriteLine($"  {"n",6} {"ours GFLOP/s",14} {"PyTorch GFLOP/s",16} {"ratio",7}");
-        foreach (var n in sizes)
+        for (var k = 0; k < sizes.Length; k++)
         {
-            var t = theirs is not null && theirs.TryGetValue(n, out var v) ? v : double.NaN;
-            Console.WriteLine($"  {n,6} {ours[n],14:F1} {t,16:F1} {ours[n] / t,7:F2}");
+            var n = sizes[k];
+            double Theirs()
+            {
+                var py = BenchPython.Run("bench_torch_matmul.py", threads.ToString(CultureInfo.InvariantCulture),
+                    seconds.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture));
+                return py?.FirstOrDefault(l => l[0] == "gflops") is { } l ? BenchPython.D(l[2]) : double.NaN;
+            }
+            double t, o;
+            if (k % 2 == 1) { t = Theirs(); o = Doctor.MeasureMatmulGflops(n, seconds); }
+            else { o = Doctor.MeasureMatmulGflops(n, seconds); t = Theirs(); }
+            Console.WriteLine($"  {n,6} {o,14:F1} {t,16:F1} {o / t,7:F2}");
         }
         return 0;
     }

@@ -10,8 +10,10 @@ torch.manual_seed(0)
 with torch.no_grad():
     for n in map(int, sys.argv[3:]):
         a, b = torch.randn(n, n), torch.randn(n, n)
-        for _ in range(2):
+        t0, i = time.perf_counter(), 0
+        while i < 2 or time.perf_counter() - t0 < seconds / 5:  # warm-up, as on the C# side
             a @ b
+            i += 1
         reps, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds or reps < 3:
             a @ b

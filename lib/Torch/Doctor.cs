@@ -16,6 +16,8 @@ public static class Doctor
         bool cuda_available,
         string[] devices,           // "cpu", "cuda:0", ...
         double matmul_gflops,       // float32 1024x1024 matmul, measured
+        double? load_average,       // 1-minute load average during the measurement (other processes slow it down)
+        string? omp_wait_policy,    // OMP_WAIT_POLICY at start-up; PASSIVE avoids spin-waiting on a shared, busy machine
         string cpu_capability,      // from at::show_config (e.g. AVX2)
         Dictionary<string, bool> assets,
         string[] datasets);         // folders under data/
@@ -45,7 +47,7 @@ public static class Doctor
         return new Report(torch.version, blas, isOpen,
             isOpen ? null : "OpenBLAS is not in use: libtorch falls back to the slow reference BLAS (~6 GFLOP/s). " +
                             "Install it as root: apt-get install -y libopenblas0-pthread",
-            torch.get_num_threads(), Environment.ProcessorCount, cudaCount > 0, devices, Math.Round(gflops, 1), cap, assets, datasets);
+            torch.get_num_threads(), Environment.ProcessorCount, cudaCount > 0, devices, Math.Round(gflops, 1), LoadAverage(), Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), cap, assets, datasets);
     }
 
     /// <summary>BLAS actually mapped into this process (after a matmul), falling back to the Debian alternative link.</summary>
@@ -86,8 +88,10 @@ public static class Doctor
         using var _ = torch.no_grad();
         var a = torch.randn(n, n);
         var b = torch.randn(n, n);
-        for (var i = 0; i < 2; i++) a.matmul(b).Dispose(); // warm-up (thread pool, BLAS buffers)
+        // warm-up (BLAS thread pool, buffers, JIT of this loop): a fifth of the measuring time, at least 2 products
         var sw = Stopwatch.StartNew();
+        for (var i = 0; i < 2 || sw.Elapsed.TotalSeconds < seconds / 5; i++) a.matmul(b).Dispose();
+        sw.Restart();
         var reps = 0;
         while (sw.Elapsed.TotalSeconds < seconds || reps < 3)
         {
@@ -95,6 +99,16 @@ public static class Doctor
             reps++;
         }
         return 2.0 * n * n * n * reps / sw.Elapsed.TotalSeconds / 1e9;
+    }
+
+    private static double? LoadAverage()
+    {
+        try
+        {
+            var first = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+            return double.Parse(first, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return null; }
     }
 
     private static string? FindRepoRoot()

@@ -27,6 +27,10 @@ public class ErrorAndScopeTests
         Assert.Throws<TorchException>(() => ones(2, 3).sum(5));
         Assert.Throws<TorchException>(() => ones([2], requires_grad: true).mul(2).backward());
         Assert.Throws<TorchException>(() => from_bytes(new byte[7], DType.float32, [2]));
+        // a hostile shape is rejected before any allocation (1e6 x 1e6 x 1e6 floats would be 4 EB)
+        Assert.Contains("overflows", Assert.Throws<TorchException>(() => from_bytes(new byte[8], DType.float32, [1_000_000, 1_000_000, 1_000_000, 1_000_000])).Message);
+        Assert.Contains("needs", Assert.Throws<TorchException>(() => from_bytes(new byte[8], DType.float32, [1L << 40])).Message);
+        Assert.Throws<TorchException>(() => from_bytes(new byte[8], DType.float32, [-2, -1]));
         Assert.Throws<TorchException>(() => tensor(new float[] { 1, 2, 3 }, [2, 2]));
         Assert.Throws<TorchException>(() => ones(2).ToArray<double>());
         // a thread's error does not leak into the next successful call

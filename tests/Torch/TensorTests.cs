@@ -315,3 +315,44 @@ public class ConvPadTests
         Assert.Equal(new float[] { -1, 1, 1, -1, 1, 1, -1, -1, -1 }, p.ToArray<float>());
     }
 }
+
+public class AttentionTests
+{
+    [Fact]
+    public void Sdpa_composite_matches_the_written_out_formula_with_causal_and_padding_masks()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var g = new torch.Generator(11);
+        var q = torch.randn([2, 3, 4, 8], DType.float64, generator: g);   // (B, H, L, E)
+        var k = torch.randn([2, 3, 5, 8], DType.float64, generator: g);   // (B, H, S, E)
+        var v = torch.randn([2, 3, 5, 6], DType.float64, generator: g);
+        // padding mask: batch 1 ignores its last two keys
+        var keep = torch.tensor(new[] { true, true, true, true, true, true, true, true, false, false }, [2, 1, 1, 5]);
+        var ours = torch.nn.functional.scaled_dot_product_attention(q, k, v, keep);
+        var qa = q.ToArray<double>(); var ka = k.ToArray<double>(); var va = v.ToArray<double>(); var oa = ours.ToArray<double>();
+        for (var b = 0; b < 2; b++)
+        for (var h = 0; h < 3; h++)
+        for (var i = 0; i < 4; i++)
+        {
+            var valid = b == 0 ? 5 : 3;
+            var w = new double[valid];
+            for (var j = 0; j < valid; j++)
+            {
+                double dot = 0;
+                for (var e = 0; e < 8; e++) dot += qa[((b * 3 + h) * 4 + i) * 8 + e] * ka[((b * 3 + h) * 5 + j) * 8 + e];
+                w[j] = dot / Math.Sqrt(8);
+            }
+            var max = w.Max();
+            var z = w.Sum(x => Math.Exp(x - max));
+            for (var c = 0; c < 6; c++)
+            {
+                double o = 0;
+                for (var j = 0; j < valid; j++) o += Math.Exp(w[j] - max) / z * va[((b * 3 + h) * 5 + j) * 6 + c];
+                Assert.Equal(o, oa[((b * 3 + h) * 4 + i) * 6 + c], 10);
+            }
+        }
+        // causal: query i sees keys 0..i, so the first output row is exactly v[0]
+        var causal = torch.nn.functional.scaled_dot_product_attention(q, k.narrow(2, 0, 4), v.narrow(2, 0, 4), is_causal: true);
+        Assert.True(causal.select(2, 0).allclose(v.select(2, 0), 1e-12, 1e-12));
+    }
+}

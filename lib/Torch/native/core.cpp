@@ -66,9 +66,15 @@ VX_API TH vx_randperm(int64_t n, void* gen, VX_OPTS_ARGS) {
 VX_API TH vx_from_data(const void* data, int64_t nbytes, const int64_t* shape, int nd, VX_OPTS_ARGS) {
   VX_GUARD(nullptr, {
     auto st = static_cast<at::ScalarType>(dtype);
+    // Check the byte count before allocating: a hostile shape must not trigger a huge allocation.
+    int64_t need = (int64_t)c10::elementSize(st);
+    for (int i = 0; i < nd; i++) {
+      TORCH_CHECK(shape[i] >= 0, "from_data: negative dimension ", shape[i], " at index ", i);
+      TORCH_CHECK(shape[i] == 0 || need <= INT64_MAX / shape[i], "from_data: shape ", vx_shape(shape, nd), " overflows");
+      need *= shape[i];
+    }
+    TORCH_CHECK(need == nbytes, "from_data: shape ", vx_shape(shape, nd), " of ", st, " needs ", need, " bytes, got ", nbytes);
     auto t = at::empty(vx_shape(shape, nd), at::TensorOptions().dtype(st));
-    int64_t need = t.numel() * (int64_t)t.element_size();
-    TORCH_CHECK(need == nbytes, "from_data: shape ", t.sizes(), " of ", st, " needs ", need, " bytes, got ", nbytes);
     if (need > 0) std::memcpy(t.data_ptr(), data, (size_t)need);
     auto dev = at::Device(static_cast<c10::DeviceType>(dev_type), (c10::DeviceIndex)dev_index);
     if (dev != t.device()) t = t.to(dev);

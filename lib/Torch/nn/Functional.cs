@@ -98,6 +98,34 @@ public static partial class torch
                 fixed (long* p = pad) return Tensor.Wrap(Native.vx_pad(x.Handle, p, pad.Length, value));
             }
 
+            /// <summary>
+            /// softmax(q kᵀ · scale + mask) v, written out from ops (libtorch 1.13 has no fused kernel), with PyTorch 2.x's
+            /// argument meaning: q (…, L, E), k (…, S, E), v (…, S, Ev); attn_mask bool (true = attend) or float (added),
+            /// broadcastable to (…, L, S); is_causal masks j &gt; i; scale defaults to 1/√E. The softmax runs in float32
+            /// for bf16/f16 inputs. Rows with every key masked come out NaN, as in PyTorch.
+            /// </summary>
+            public static Tensor scaled_dot_product_attention(Tensor q, Tensor k, Tensor v, Tensor? attn_mask = null,
+                double dropout_p = 0.0, bool is_causal = false, double? scale = null, bool training = true)
+            {
+                using var scope = NewDisposeScope();
+                var e = q.size(-1);
+                var scores = q.matmul(k.transpose(-2, -1)).mul(scale ?? 1.0 / Math.Sqrt(e));   // (…, L, S)
+                if (is_causal)
+                {
+                    var (l, s) = (q.size(-2), k.size(-2));
+                    var future = ones([l, s], DType.bool_, q.device).triu(1);
+                    scores = scores.masked_fill(future, double.NegativeInfinity);
+                }
+                if (attn_mask is not null)
+                    scores = attn_mask.dtype == DType.bool_
+                        ? scores.masked_fill(attn_mask.logical_not(), double.NegativeInfinity)
+                        : scores + attn_mask;
+                var low = q.dtype is DType.bfloat16 or DType.float16;
+                var probs = low ? scores.softmax(-1, DType.float32).to(q.dtype) : scores.softmax(-1);
+                if (dropout_p > 0 && training) probs = dropout(probs, dropout_p, true);
+                return probs.matmul(v).MoveToOuterScope();                                       // (…, L, Ev)
+            }
+
             public static Tensor one_hot(Tensor ids, long num_classes = -1) => ids.one_hot(num_classes);
         }
     }

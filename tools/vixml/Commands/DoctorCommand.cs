@@ -30,9 +30,13 @@ public sealed class DoctorCommand : ICliCommand
             if (r.blas_advice is not null) Console.WriteLine($"                {r.blas_advice}");
             Console.WriteLine($"threads         {r.threads} (logical cpus {r.logical_cpus})");
             Console.WriteLine($"cpu capability  {r.cpu_capability}");
+            Console.WriteLine($"omp wait policy {r.omp_wait_policy ?? "(default: active spinning)"}" +
+                (r.threads > 1 && r.load_average > r.logical_cpus && r.omp_wait_policy is null
+                    ? "  [busy machine: start with OMP_WAIT_POLICY=PASSIVE, spinning OpenMP threads stall each other]" : ""));
             Console.WriteLine($"cuda available  {(r.cuda_available ? "yes" : "no")}");
             Console.WriteLine($"devices         {string.Join(", ", r.devices)}");
-            Console.WriteLine($"matmul          {r.matmul_gflops:F1} GFLOP/s (float32 1024x1024)" + (r.matmul_gflops < 100 ? "  [below the expected 100]" : ""));
+            var busy = r.load_average is double l && l > r.logical_cpus ? $"; machine busy: load {l:F1} on {r.logical_cpus} cpus" : "";
+            Console.WriteLine($"matmul          {r.matmul_gflops:F1} GFLOP/s (float32 1024x1024)" + (r.matmul_gflops < 100 ? $"  [below the expected 100{busy}]" : ""));
             Console.WriteLine($"assets          {string.Join(", ", r.assets.Select(kv => $"{kv.Key}={(kv.Value ? "yes" : "no")}"))}");
             Console.WriteLine($"datasets        {(r.datasets.Length == 0 ? "(none under data/)" : string.Join(", ", r.datasets))}");
             return 0;
