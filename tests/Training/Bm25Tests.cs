@@ -76,7 +76,7 @@ public class Bm25Tests
     }
 }
 
-[Collection("Console")]
+[Collection(TrainingSerial.Name)]
 public class Bm25BaselineCliTests
 {
     [Fact]

@@ -6,7 +6,7 @@ using ViXml.Training.Config;
 namespace ViXml.Tests.Training;
 
 /// <summary>End-to-end training on the synthetic dataset with a tiny encoder (CPU, a few seconds each).</summary>
-[Collection("Console")]
+[Collection(TrainingSerial.Name)]
 public class TrainerTests
 {
     private static ResolvedConfig<TrainConfig> Tiny(string dataDir, int epochs, params string[] extra)
@@ -81,7 +81,7 @@ public class TrainerTests
     }
 }
 
-[Collection("Console")]
+[Collection(TrainingSerial.Name)]
 public class TrainCliTests
 {
     private static (int Rc, string Out, string Err) Cli(params string[] args)
