@@ -4,7 +4,7 @@ using ViXml.Xmc;
 namespace ViXml.Tests.Qwen2;
 
 /// <summary>`./vixml embed --model QWEN2_DIR --ids F --pooling mean|last` against the Debian PyTorch reference.</summary>
-[Collection("Console")]
+[Collection(ViXml.Tests.Training.TrainingSerial.Name)]
 public class Qwen2EmbedCommandTests
 {
     [Theory]

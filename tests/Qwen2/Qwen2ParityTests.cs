@@ -27,7 +27,7 @@ internal sealed class Expected : IDisposable
     }
 }
 
-[Collection("Console")]
+[Collection("Qwen2 torch")]
 public class Qwen2ParityTests
 {
     private const double Tol = 1e-5;
@@ -189,7 +189,7 @@ public class Qwen2ParityTests
     }
 }
 
-[Collection("Console")]
+[Collection("Qwen2 torch")]
 public class Qwen2LoadingTests
 {
     [Fact]
@@ -258,7 +258,7 @@ public class Qwen2LoadingTests
     }
 }
 
-[Collection("Console")]
+[Collection("Qwen2 torch")]
 public class LoraBehaviourTests
 {
     private static Qwen2Model Tiny() => Qwen2Checkpoint.Load(Repo.Fixture("qwen2", "tiny-bf16"));

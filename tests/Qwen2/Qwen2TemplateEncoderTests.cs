@@ -7,7 +7,7 @@ using static ViXml.Torch.torch;
 
 namespace ViXml.Tests.Qwen2;
 
-[Collection("Console")]
+[Collection("Qwen2 torch")]
 public class Qwen2TemplateEncoderTests
 {
     private static Qwen2Config TinyShapes => new()

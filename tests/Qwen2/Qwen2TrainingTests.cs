@@ -7,7 +7,7 @@ using ViXml.Training.Config;
 namespace ViXml.Tests.Qwen2;
 
 /// <summary>The Siamese trainer with the decoder backbone, LoRA and a prompt template (configs/decoder-ci.yaml, shrunk).</summary>
-[Collection("Console")]
+[Collection(ViXml.Tests.Training.TrainingSerial.Name)]
 public class Qwen2TrainingTests
 {
     [Fact]
