@@ -28,7 +28,7 @@ public sealed class EmbedCommand : ICliCommand
 
         var cmd = new Command("embed", "Embed token ids or texts with a BERT-family encoder (pooled, L2-normalised) into a .npy file.");
         foreach (var o in new Option[] { model, ids, input, pooling, maxLen, batch, output }) cmd.Options.Add(o);
-        cmd.SetAction(pr => Guard(() =>
+        cmd.SetAction(pr => UserErrors.Guard(() =>
         {
             var (idsPath, inputPath) = (pr.GetValue(ids), pr.GetValue(input));
             if ((idsPath is null) == (inputPath is null)) throw new CliException("give exactly one of --ids FILE or --input FILE");
@@ -74,19 +74,6 @@ public sealed class EmbedCommand : ICliCommand
         return cmd;
     }
 
-    // System.CommandLine catches exceptions thrown by actions itself, so user errors are printed here: one line, no trace.
-    private static int Guard(Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (CliException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return e.ExitCode;
-        }
-    }
 
     /// <summary>Plain progress lines on stderr, at most every few seconds (quiet for small inputs).</summary>
     private static Action<int, int> Progress()

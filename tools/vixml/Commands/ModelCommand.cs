@@ -21,7 +21,7 @@ public sealed class ModelCommand : ICliCommand
         var output = new Option<string>("--out") { Description = "output model folder", Required = true };
         var init = new Command("init", "Write a freshly initialised encoder (normal 0.02, zero biases, unit LayerNorm) as config.json + model.safetensors.");
         foreach (var o in new Option[] { preset, seed, tok, output }) init.Options.Add(o);
-        init.SetAction(pr => Guard(() =>
+        init.SetAction(pr => UserErrors.Guard(() =>
         {
             try
             {
@@ -43,7 +43,7 @@ public sealed class ModelCommand : ICliCommand
         var dirArg = new Argument<string>("dir") { Description = "HF model folder" };
         var info = new Command("info", "Load a model folder strictly and print its config and tensors.");
         info.Arguments.Add(dirArg);
-        info.SetAction(pr => Guard(() =>
+        info.SetAction(pr => UserErrors.Guard(() =>
         {
             var dir = pr.GetValue(dirArg)!;
             try
@@ -64,16 +64,4 @@ public sealed class ModelCommand : ICliCommand
         return cmd;
     }
 
-    private static int Guard(Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (CliException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return e.ExitCode;
-        }
-    }
 }
