@@ -1,0 +1,271 @@
+using ViXml.Models.Hf;
+using ViXml.Torch;
+using static ViXml.Torch.torch;
+using static ViXml.Torch.torch.nn;
+
+namespace ViXml.Models.Bert;
+
+// BERT (and MiniLM, which is BERT-shaped) as in HF modeling_bert.py with eager attention. Every module is registered
+// under the HF name, so state_dict() keys are exactly BertModel's checkpoint keys
+// ("encoder.layer.0.attention.self.query.weight", "embeddings.LayerNorm.bias", ...).
+
+/// <summary>word + token type (always segment 0) + absolute position embeddings, then LayerNorm and dropout.</summary>
+public sealed class BertEmbeddings : Module
+{
+    public readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
+    public readonly LayerNorm LayerNorm;
+    public readonly Dropout dropout;
+
+    public BertEmbeddings(BertConfig c)
+    {
+        word_embeddings = register_module("word_embeddings", new Embedding(c.VocabSize, c.HiddenSize, padding_idx: c.PadTokenId));
+        position_embeddings = register_module("position_embeddings", new Embedding(c.MaxPositionEmbeddings, c.HiddenSize));
+        token_type_embeddings = register_module("token_type_embeddings", new Embedding(c.TypeVocabSize, c.HiddenSize));
+        LayerNorm = register_module("LayerNorm", new LayerNorm(c.HiddenSize, c.LayerNormEps));
+        dropout = register_module("dropout", new Dropout(c.HiddenDropoutProb));
+    }
+
+    /// <summary>ids (B, T) → (B, T, H).</summary>
+    public Tensor forward(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var t = ids.size(1);
+        var words = word_embeddings.forward(ids);                                  // (B, T, H)
+        var segment0 = token_type_embeddings.weight.select(0, 0);                   // (H): token_type_ids are all 0
+        var positions = position_embeddings.weight.narrow(0, 0, t);                // (T, H): position ids 0..T-1
+        // Same order of additions as HF: (inputs_embeds + token_type_embeddings) + position_embeddings.
+        var x = LayerNorm.forward(words + segment0 + positions);
+        return dropout.forward(x).MoveToOuterScope();
+    }
+}
+
+/// <summary>Multi-head self-attention: softmax(QKᵀ/√d + mask) V.</summary>
+public sealed class BertSelfAttention : Module
+{
+    public readonly Linear query, key, value;
+    public readonly Dropout dropout;
+    private readonly int _heads, _headDim;
+
+    public BertSelfAttention(BertConfig c)
+    {
+        _heads = c.NumAttentionHeads;
+        _headDim = c.HiddenSize / c.NumAttentionHeads;
+        query = register_module("query", new Linear(c.HiddenSize, c.HiddenSize));
+        key = register_module("key", new Linear(c.HiddenSize, c.HiddenSize));
+        value = register_module("value", new Linear(c.HiddenSize, c.HiddenSize));
+        dropout = register_module("dropout", new Dropout(c.AttentionProbsDropoutProb));
+    }
+
+    /// <summary>x (B, T, H), additive mask (B, 1, 1, T) → context (B, T, H).</summary>
+    public Tensor forward(Tensor x, Tensor additiveMask)
+    {
+        using var scope = NewDisposeScope();
+        var (b, t) = (x.size(0), x.size(1));
+        Tensor Heads(Tensor y) => y.view(b, t, _heads, _headDim).permute(0, 2, 1, 3); // (B, nh, T, hd)
+        var q = Heads(query.forward(x));
+        var k = Heads(key.forward(x));
+        var v = Heads(value.forward(x));
+        var scores = q.matmul(k.transpose(-1, -2)) / Math.Sqrt(_headDim) + additiveMask; // (B, nh, T, T)
+        var probs = dropout.forward(scores.softmax(-1));
+        var ctx = probs.matmul(v).permute(0, 2, 1, 3).contiguous().view(b, t, _heads * _headDim); // (B, T, H)
+        return ctx.MoveToOuterScope();
+    }
+}
+
+/// <summary>Attention output projection, dropout, residual, LayerNorm.</summary>
+public sealed class BertSelfOutput : Module
+{
+    public readonly Linear dense;
+    public readonly LayerNorm LayerNorm;
+    public readonly Dropout dropout;
+
+    public BertSelfOutput(BertConfig c)
+    {
+        dense = register_module("dense", new Linear(c.HiddenSize, c.HiddenSize));
+        LayerNorm = register_module("LayerNorm", new LayerNorm(c.HiddenSize, c.LayerNormEps));
+        dropout = register_module("dropout", new Dropout(c.HiddenDropoutProb));
+    }
+
+    public Tensor forward(Tensor h, Tensor residual)
+    {
+        using var scope = NewDisposeScope();
+        return LayerNorm.forward(dropout.forward(dense.forward(h)) + residual).MoveToOuterScope();
+    }
+}
+
+public sealed class BertAttention : Module
+{
+    public readonly BertSelfAttention self;
+    public readonly BertSelfOutput output;
+
+    public BertAttention(BertConfig c)
+    {
+        self = register_module("self", new BertSelfAttention(c));
+        output = register_module("output", new BertSelfOutput(c));
+    }
+
+    public Tensor forward(Tensor x, Tensor additiveMask)
+    {
+        using var ctx = self.forward(x, additiveMask);
+        return output.forward(ctx, x);
+    }
+}
+
+/// <summary>Feed-forward up-projection and activation.</summary>
+public sealed class BertIntermediate : Module
+{
+    public readonly Linear dense;
+    private readonly string _act;
+
+    public BertIntermediate(BertConfig c)
+    {
+        _act = c.HiddenAct;
+        dense = register_module("dense", new Linear(c.HiddenSize, c.IntermediateSize));
+    }
+
+    public Tensor forward(Tensor x)
+    {
+        using var h = dense.forward(x);
+        return Activations.Apply(_act, h);
+    }
+}
+
+/// <summary>Feed-forward down-projection, dropout, residual, LayerNorm.</summary>
+public sealed class BertOutput : Module
+{
+    public readonly Linear dense;
+    public readonly LayerNorm LayerNorm;
+    public readonly Dropout dropout;
+
+    public BertOutput(BertConfig c)
+    {
+        dense = register_module("dense", new Linear(c.IntermediateSize, c.HiddenSize));
+        LayerNorm = register_module("LayerNorm", new LayerNorm(c.HiddenSize, c.LayerNormEps));
+        dropout = register_module("dropout", new Dropout(c.HiddenDropoutProb));
+    }
+
+    public Tensor forward(Tensor h, Tensor residual)
+    {
+        using var scope = NewDisposeScope();
+        return LayerNorm.forward(dropout.forward(dense.forward(h)) + residual).MoveToOuterScope();
+    }
+}
+
+public sealed class BertLayer : Module
+{
+    public readonly BertAttention attention;
+    public readonly BertIntermediate intermediate;
+    public readonly BertOutput output;
+
+    public BertLayer(BertConfig c)
+    {
+        attention = register_module("attention", new BertAttention(c));
+        intermediate = register_module("intermediate", new BertIntermediate(c));
+        output = register_module("output", new BertOutput(c));
+    }
+
+    /// <summary>(B, T, H) → (B, T, H).</summary>
+    public Tensor forward(Tensor x, Tensor additiveMask)
+    {
+        using var scope = NewDisposeScope();
+        var a = attention.forward(x, additiveMask);
+        return output.forward(intermediate.forward(a), a).MoveToOuterScope();
+    }
+}
+
+public sealed class BertEncoder : Module
+{
+    public readonly ModuleList<BertLayer> layer;
+
+    public BertEncoder(BertConfig c)
+    {
+        layer = register_module("layer", new ModuleList<BertLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new BertLayer(c))));
+    }
+}
+
+/// <summary>tanh(dense(h[:, 0])): BERT's next-sentence pooler. Kept so checkpoints round-trip; our pooling does not use it.</summary>
+public sealed class BertPooler : Module
+{
+    public readonly Linear dense;
+
+    public BertPooler(BertConfig c) => dense = register_module("dense", new Linear(c.HiddenSize, c.HiddenSize));
+
+    public Tensor forward(Tensor hidden)
+    {
+        using var first = hidden.select(1, 0);
+        using var d = dense.forward(first);
+        return d.tanh();
+    }
+}
+
+/// <summary>HF BertModel: embeddings, encoder, optional pooler.</summary>
+public sealed class BertModel : Module, IEncoder
+{
+    public readonly BertEmbeddings embeddings;
+    public readonly BertEncoder encoder;
+    public readonly BertPooler? pooler;
+    public readonly BertConfig config;
+
+    public HfConfig Config => config;
+    public int HiddenSize => config.HiddenSize;
+    public int MaxPositions => config.MaxPositionEmbeddings;
+    public int VocabSize => config.VocabSize;
+    public Module Module => this;
+
+    /// <summary>Builds the model with HF's initialisation (normal(0, initializer_range) for matrices and embeddings,
+    /// zero biases and [PAD] row, unit LayerNorm), drawn from a generator seeded with <paramref name="seed"/>.</summary>
+    public BertModel(BertConfig config, bool addPoolingLayer = true, long seed = 0)
+    {
+        this.config = config;
+        embeddings = register_module("embeddings", new BertEmbeddings(config));
+        encoder = register_module("encoder", new BertEncoder(config));
+        if (addPoolingLayer) pooler = register_module("pooler", new BertPooler(config));
+        HfInit.Apply(this, config.InitializerRange, seed);
+    }
+
+    /// <summary>ids (B, T) int64, mask (B, T) → last hidden states (B, T, H).</summary>
+    public Tensor Forward(Tensor ids, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        var (b, t) = (ids.size(0), ids.size(1));
+        if (t > config.MaxPositionEmbeddings)
+            throw new ArgumentException($"sequence length {t} exceeds max_position_embeddings {config.MaxPositionEmbeddings}");
+        // HF's extended mask: (1 - mask) * finfo(float32).min, added to the scores → (B, 1, 1, T).
+        var additive = ((mask.to(DType.float32) - 1.0) * float.MaxValue).view(b, 1, 1, t);
+        var x = embeddings.forward(ids);
+        foreach (var l in encoder.layer)
+        {
+            var next = l.forward(x, additive);
+            x.Dispose();
+            x = next;
+        }
+        return x.MoveToOuterScope();
+    }
+
+    /// <summary>tanh pooler output (B, H); null when the model has no pooler.</summary>
+    public Tensor? Pooler(Tensor hidden) => pooler?.forward(hidden);
+
+    public void save_pretrained(string dir) => HfCheckpoint.Save(this, config, "BertModel", dir);
+
+    /// <summary>Strict load from an HF folder (BertModel, BertForMaskedLM, BertForPreTraining or sentence-transformers
+    /// layout; F32/F16/BF16 storage). The pooler is built iff the checkpoint has one.</summary>
+    public static BertModel from_pretrained(string dir)
+    {
+        var cfg = HfConfig.Load(dir) as BertConfig
+                  ?? throw new HfConfigException($"{Path.Combine(dir, "config.json")}: model_type is not 'bert'");
+        var names = HfCheckpoint.Inspect(dir).Select(t => CheckpointKeys.Canonical(t.Name)).ToHashSet();
+        var hasPooler = Layouts.Bert.Prefixes.Any(p => names.Contains(p + "pooler.dense.weight"));
+        var model = new BertModel(cfg, hasPooler);
+        try
+        {
+            HfCheckpoint.LoadInto(model, dir, Layouts.Bert);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return model;
+    }
+}

@@ -1,0 +1,196 @@
+using ViXml.Models.Hf;
+using ViXml.Torch;
+using static ViXml.Torch.torch;
+using static ViXml.Torch.torch.nn;
+
+namespace ViXml.Models.DistilBert;
+
+// DistilBERT as in HF modeling_distilbert.py: no token types, post-LN blocks named sa_layer_norm / output_layer_norm,
+// attention projections q_lin/k_lin/v_lin/out_lin, queries scaled before the product, masked_fill with finfo.min,
+// every LayerNorm with eps 1e-12.
+
+/// <summary>word + position embeddings, LayerNorm, dropout.</summary>
+public sealed class Embeddings : Module
+{
+    public readonly Embedding word_embeddings, position_embeddings;
+    public readonly LayerNorm LayerNorm;
+    public readonly Dropout dropout;
+
+    public Embeddings(DistilBertConfig c)
+    {
+        word_embeddings = register_module("word_embeddings", new Embedding(c.VocabSize, c.Dim, padding_idx: c.PadTokenId));
+        position_embeddings = register_module("position_embeddings", new Embedding(c.MaxPositionEmbeddings, c.Dim));
+        LayerNorm = register_module("LayerNorm", new LayerNorm(c.Dim, DistilBertConfig.LayerNormEps));
+        dropout = register_module("dropout", new Dropout(c.Dropout));
+    }
+
+    public Tensor forward(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var positions = position_embeddings.weight.narrow(0, 0, ids.size(1)); // (T, H)
+        var x = LayerNorm.forward(word_embeddings.forward(ids) + positions);
+        return dropout.forward(x).MoveToOuterScope();
+    }
+}
+
+public sealed class MultiHeadSelfAttention : Module
+{
+    public readonly Linear q_lin, k_lin, v_lin, out_lin;
+    public readonly Dropout dropout;
+    private readonly int _heads, _headDim;
+
+    public MultiHeadSelfAttention(DistilBertConfig c)
+    {
+        _heads = c.NHeads;
+        _headDim = c.Dim / c.NHeads;
+        q_lin = register_module("q_lin", new Linear(c.Dim, c.Dim));
+        k_lin = register_module("k_lin", new Linear(c.Dim, c.Dim));
+        v_lin = register_module("v_lin", new Linear(c.Dim, c.Dim));
+        out_lin = register_module("out_lin", new Linear(c.Dim, c.Dim));
+        dropout = register_module("dropout", new Dropout(c.AttentionDropout));
+    }
+
+    /// <summary>x (B, T, H), padding (B, 1, 1, T) bool (true = padding) → (B, T, H).</summary>
+    public Tensor forward(Tensor x, Tensor padding)
+    {
+        using var scope = NewDisposeScope();
+        var (b, t) = (x.size(0), x.size(1));
+        Tensor Heads(Tensor y) => y.view(b, t, _heads, _headDim).transpose(1, 2); // (B, nh, T, hd)
+        var q = Heads(q_lin.forward(x)) / Math.Sqrt(_headDim);
+        var k = Heads(k_lin.forward(x));
+        var v = Heads(v_lin.forward(x));
+        var scores = q.matmul(k.transpose(2, 3)).masked_fill(padding, float.MinValue); // (B, nh, T, T)
+        var probs = dropout.forward(scores.softmax(-1));
+        var ctx = probs.matmul(v).transpose(1, 2).contiguous().view(b, t, _heads * _headDim);
+        return out_lin.forward(ctx).MoveToOuterScope();
+    }
+}
+
+public sealed class FFN : Module
+{
+    public readonly Linear lin1, lin2;
+    public readonly Dropout dropout;
+    private readonly string _act;
+
+    public FFN(DistilBertConfig c)
+    {
+        _act = c.Activation;
+        lin1 = register_module("lin1", new Linear(c.Dim, c.HiddenDim));
+        lin2 = register_module("lin2", new Linear(c.HiddenDim, c.Dim));
+        dropout = register_module("dropout", new Dropout(c.Dropout));
+    }
+
+    public Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return dropout.forward(lin2.forward(Activations.Apply(_act, lin1.forward(x)))).MoveToOuterScope();
+    }
+}
+
+public sealed class TransformerBlock : Module
+{
+    public readonly MultiHeadSelfAttention attention;
+    public readonly LayerNorm sa_layer_norm, output_layer_norm;
+    public readonly FFN ffn;
+
+    public TransformerBlock(DistilBertConfig c)
+    {
+        attention = register_module("attention", new MultiHeadSelfAttention(c));
+        sa_layer_norm = register_module("sa_layer_norm", new LayerNorm(c.Dim, DistilBertConfig.LayerNormEps));
+        ffn = register_module("ffn", new FFN(c));
+        output_layer_norm = register_module("output_layer_norm", new LayerNorm(c.Dim, DistilBertConfig.LayerNormEps));
+    }
+
+    public Tensor forward(Tensor x, Tensor padding)
+    {
+        using var scope = NewDisposeScope();
+        var sa = sa_layer_norm.forward(attention.forward(x, padding) + x);
+        return output_layer_norm.forward(ffn.forward(sa) + sa).MoveToOuterScope();
+    }
+}
+
+public sealed class Transformer : Module
+{
+    public readonly ModuleList<TransformerBlock> layer;
+
+    public Transformer(DistilBertConfig c) =>
+        layer = register_module("layer", new ModuleList<TransformerBlock>(Enumerable.Range(0, c.NLayers).Select(_ => new TransformerBlock(c))));
+}
+
+/// <summary>HF DistilBertModel: embeddings + transformer (no pooler).</summary>
+public sealed class DistilBertModel : Module, IEncoder
+{
+    public readonly Embeddings embeddings;
+    public readonly Transformer transformer;
+    public readonly DistilBertConfig config;
+
+    public HfConfig Config => config;
+    public int HiddenSize => config.Dim;
+    public int MaxPositions => config.MaxPositionEmbeddings;
+    public int VocabSize => config.VocabSize;
+    public Module Module => this;
+
+    /// <summary>HF initialisation from a seed; with sinusoidal_pos_embds the position table is the fixed sinusoid
+    /// table (frozen), as HF's create_sinusoidal_embeddings.</summary>
+    public DistilBertModel(DistilBertConfig config, long seed = 0)
+    {
+        this.config = config;
+        embeddings = register_module("embeddings", new Embeddings(config));
+        transformer = register_module("transformer", new Transformer(config));
+        HfInit.Apply(this, config.InitializerRange, seed);
+        if (config.SinusoidalPosEmbds) FillSinusoidal(embeddings.position_embeddings.weight, config.MaxPositionEmbeddings, config.Dim);
+    }
+
+    private static void FillSinusoidal(Tensor weight, int positions, int dim)
+    {
+        var table = new float[positions * dim];
+        for (var pos = 0; pos < positions; pos++)
+            for (var j = 0; j < dim; j++)
+            {
+                var angle = pos / Math.Pow(10000, 2.0 * (j / 2) / dim);
+                table[pos * dim + j] = (float)(j % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
+            }
+        using var _ = no_grad();
+        using var src = tensor(table, [positions, dim]);
+        weight.copy_(src);
+        weight.requires_grad = false;
+    }
+
+    public Tensor Forward(Tensor ids, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        var (b, t) = (ids.size(0), ids.size(1));
+        if (t > config.MaxPositionEmbeddings)
+            throw new ArgumentException($"sequence length {t} exceeds max_position_embeddings {config.MaxPositionEmbeddings}");
+        var padding = mask.eq(0).view(b, 1, 1, t); // (B, 1, 1, T) true at padding
+        var x = embeddings.forward(ids);
+        foreach (var l in transformer.layer)
+        {
+            var next = l.forward(x, padding);
+            x.Dispose();
+            x = next;
+        }
+        return x.MoveToOuterScope();
+    }
+
+    public void save_pretrained(string dir) => HfCheckpoint.Save(this, config, "DistilBertModel", dir);
+
+    /// <summary>Strict load (DistilBertModel or DistilBertForMaskedLM layout; F32/F16/BF16 storage).</summary>
+    public static DistilBertModel from_pretrained(string dir)
+    {
+        var cfg = HfConfig.Load(dir) as DistilBertConfig
+                  ?? throw new HfConfigException($"{Path.Combine(dir, "config.json")}: model_type is not 'distilbert'");
+        var model = new DistilBertModel(cfg);
+        try
+        {
+            HfCheckpoint.LoadInto(model, dir, Layouts.DistilBert);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return model;
+    }
+}

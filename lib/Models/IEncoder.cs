@@ -1,0 +1,106 @@
+using ViXml.Models.Hf;
+using ViXml.Torch;
+using static ViXml.Torch.torch;
+using F = ViXml.Torch.torch.nn.functional;
+
+namespace ViXml.Models;
+
+/// <summary>How a sequence of hidden states becomes one vector.</summary>
+public enum PoolingMode
+{
+    /// <summary>Average over real tokens (attention mask 1), as sentence-transformers' mean pooling.</summary>
+    Mean,
+    /// <summary>The first token ([CLS]).</summary>
+    Cls,
+    /// <summary>The last real token of each right-padded row (position sum(mask) - 1).</summary>
+    Last,
+}
+
+/// <summary>A text encoder the trainer and <c>./vixml embed</c> use: token ids in, hidden states out.</summary>
+public interface IEncoder : IDisposable
+{
+    /// <summary>The HF config the encoder was built from.</summary>
+    HfConfig Config { get; }
+
+    /// <summary>Width of the hidden states (H).</summary>
+    int HiddenSize { get; }
+
+    /// <summary>Rows of the position table: the longest sequence the encoder accepts.</summary>
+    int MaxPositions { get; }
+
+    /// <summary>Token vocabulary size (ids must lie in [0, VocabSize)).</summary>
+    int VocabSize { get; }
+
+    /// <summary>The module tree (parameters(), train()/eval(), state_dict()).</summary>
+    nn.Module Module { get; }
+
+    /// <summary>ids (B, T) int64 and attention mask (B, T) (1 = token, 0 = padding; any numeric or bool dtype)
+    /// → last hidden states (B, T, H) float32.</summary>
+    Tensor Forward(Tensor ids, Tensor mask);
+
+    /// <summary>Writes config.json + model.safetensors in HF layout (atomic per file).</summary>
+    void save_pretrained(string dir);
+}
+
+/// <summary>Pooling of hidden states and L2 normalisation (sentence-transformers numerics).</summary>
+public static class Pooling
+{
+    public static PoolingMode Parse(string s) => s.ToLowerInvariant() switch
+    {
+        "mean" => PoolingMode.Mean,
+        "cls" => PoolingMode.Cls,
+        "last" => PoolingMode.Last,
+        _ => throw new ArgumentException($"unknown pooling '{s}' (expected mean, cls or last)"),
+    };
+
+    /// <summary>hidden (B, T, H), mask (B, T) → (B, H).</summary>
+    public static Tensor Pool(Tensor hidden, Tensor mask, PoolingMode mode)
+    {
+        using var scope = NewDisposeScope();
+        Tensor pooled;
+        switch (mode)
+        {
+            case PoolingMode.Mean:
+            {
+                var m = mask.unsqueeze(-1).to(hidden.dtype);                 // (B, T, 1)
+                pooled = (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);     // (B, H)
+                break;
+            }
+            case PoolingMode.Cls:
+                pooled = hidden.select(1, 0);                                // (B, H)
+                break;
+            case PoolingMode.Last:
+            {
+                var (b, h) = (hidden.size(0), hidden.size(2));
+                var last = mask.to(DType.int64).sum(1) - 1;                  // (B) index of the last real token
+                pooled = hidden.gather(1, last.view(b, 1, 1).expand(b, 1, h)).squeeze(1); // (B, H)
+                break;
+            }
+            default: throw new ArgumentOutOfRangeException(nameof(mode));
+        }
+        return pooled.contiguous().MoveToOuterScope();
+    }
+
+    /// <summary>x / max(‖x‖₂, 1e-12) per row.</summary>
+    public static Tensor L2Normalize(Tensor x) => F.normalize(x, 2, 1, 1e-12);
+
+    /// <summary>Forward + pool (+ L2): ids/mask (B, T) → (B, H).</summary>
+    public static Tensor Encode(this IEncoder encoder, Tensor ids, Tensor mask, PoolingMode mode, bool normalize = true)
+    {
+        using var scope = NewDisposeScope();
+        var pooled = Pool(encoder.Forward(ids, mask), mask, mode);
+        return (normalize ? L2Normalize(pooled) : pooled).MoveToOuterScope();
+    }
+}
+
+/// <summary>Activation functions by their HF config names.</summary>
+public static class Activations
+{
+    public static Tensor Apply(string name, Tensor x) => name switch
+    {
+        "gelu" => F.gelu(x),                                    // erf form (HF GELUActivation)
+        "gelu_new" or "gelu_pytorch_tanh" => F.gelu(x, "tanh"), // tanh approximation
+        "relu" => F.relu(x),
+        _ => throw new ArgumentException($"unknown activation '{name}'"),
+    };
+}
