@@ -1,0 +1,201 @@
+using ViXml.Reporting;
+using ViXml.Training.Baselines;
+using ViXml.Training.Data;
+using ViXml.Xmc;
+
+namespace ViXml.Experiments;
+
+/// <summary>Configuration of notebooks/01-text-encoders.ipynb.</summary>
+public sealed record TextEncodersConfig
+{
+    /// <summary>ci (small data, tiny epochs, seeds 1-2), cpu (full data, seeds 1-3) or paper (user data_dir).</summary>
+    public string Profile { get; init; } = "ci";
+
+    /// <summary>Embedded dataset to train and evaluate on (ignored under profile paper).</summary>
+    public string Dataset { get; init; } = "debian-deps-titles";
+
+    /// <summary>Methods to compare, in table order: see <see cref="TextEncodersExperiment.KnownMethods"/>.</summary>
+    public IReadOnlyList<string> Methods { get; init; } = TextEncodersExperiment.KnownMethods;
+
+    /// <summary>Seeds for the trained methods (BM25 is deterministic and runs once).</summary>
+    public IReadOnlyList<int> Seeds { get; init; } = [1, 2];
+
+    /// <summary>Largest k of P@k / PSP@k.</summary>
+    public int K { get; init; } = 5;
+
+    /// <summary>Propensity model parameters (pyxclib; the paper's Amazon values).</summary>
+    public double PropensityA { get; init; } = 0.6;
+
+    public double PropensityB { get; init; } = 2.6;
+
+    /// <summary>Parent of the embedded dataset folders (default &lt;repo&gt;/data).</summary>
+    public string? DataRoot { get; init; }
+
+    /// <summary>Build from this apt folder (tests/fixtures/apt-fake layout) instead of the system's apt lists.</summary>
+    public string? AptDir { get; init; }
+
+    /// <summary>Profile paper: an XC dataset folder supplied by the user.</summary>
+    public string? DataDir { get; init; }
+
+    /// <summary>Seeds a profile uses by default: 1-2 in ci, 1-3 otherwise.</summary>
+    public static IReadOnlyList<int> DefaultSeeds(string profile) => profile == "ci" ? [1, 2] : [1, 2, 3];
+
+    /// <summary>Parses "1,2,3" or "1-3".</summary>
+    public static IReadOnlyList<int> ParseSeeds(string text)
+    {
+        var t = text.Trim();
+        var dash = t.IndexOf('-');
+        if (dash > 0 && int.TryParse(t[..dash], out var lo) && int.TryParse(t[(dash + 1)..], out var hi) && hi >= lo)
+            return Enumerable.Range(lo, hi - lo + 1).ToList();
+        var parts = t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var seeds = new List<int>();
+        foreach (var p in parts)
+            seeds.Add(int.TryParse(p, out var s) ? s : throw new ArgumentException($"seeds: '{p}' is not an integer (use \"1,2,3\" or \"1-3\")"));
+        if (seeds.Count == 0) throw new ArgumentException("seeds: empty list");
+        return seeds;
+    }
+}
+
+/// <summary>One run of one method with one seed: its metrics (percent) and, for trained encoders, its curve.</summary>
+public sealed record MethodRun(string Method, int? Seed, IReadOnlyDictionary<string, double> Metrics, double Seconds,
+    IReadOnlyList<CurvePoint> Curve);
+
+/// <summary>A point of a training curve: epoch, mean training loss, test P@1 (percent; NaN when not evaluated).</summary>
+public sealed record CurvePoint(double Epoch, double Loss, double P1);
+
+/// <summary>What notebooks/01-text-encoders.ipynb shows and saves.</summary>
+public sealed record TextEncodersResult(
+    DatasetSource Dataset,
+    IReadOnlyList<MethodRun> Runs,
+    ResultTable Summary,
+    ResultTable PerRun,
+    Figure Bars,
+    Figure Curves);
+
+/// <summary>
+/// The paper's text-encoder comparison at our scale: a lexical baseline (BM25), the Siamese encoder trained with random
+/// batches and trained with NGAME clustered batches. Metrics are P@k and PSP@k (percent, filter applied, propensities
+/// A/B from the training labels), mean and sample standard deviation over seeds.
+/// </summary>
+public static class TextEncodersExperiment
+{
+    /// <summary>bm25: lexical baseline. Trained encoders are added here when the trainer exists.</summary>
+    public static readonly string[] KnownMethods = ["bm25"];
+
+    public const string SummaryName = "text-encoders";
+    public const string RunsName = "text-encoders-runs";
+
+    /// <summary>Metric columns of the summary table, in order; values in percent.</summary>
+    public static IReadOnlyList<string> MetricNames(int k) =>
+        [.. Enumerable.Range(1, k).Where(i => i is 1 or 3 or 5 || i == k).Distinct().Select(i => $"P@{i}"),
+         .. Enumerable.Range(1, k).Where(i => i is 1 or 3 or 5 || i == k).Distinct().Select(i => $"PSP@{i}")];
+
+    public static TextEncodersResult Run(TextEncodersConfig c, TextWriter? log = null)
+    {
+        ExperimentProfile.Check(c.Profile);
+        if (c.K < 1) throw new ArgumentException($"K must be >= 1, got {c.K}");
+        foreach (var m in c.Methods)
+            if (!KnownMethods.Contains(m))
+                throw new ArgumentException($"unknown method '{m}' (known: {string.Join(", ", KnownMethods)})");
+        var root = c.DataRoot ?? Path.Combine(ExperimentProfile.RepoRoot(), "data");
+        var src = DatasetResolver.Resolve(c.Profile, c.Dataset, root, c.DataDir);
+        DatasetResolver.EnsureBuilt(src, c.AptDir, log);
+        var data = XmcDataset.Load(src.Directory);
+
+        var runs = new List<MethodRun>();
+        foreach (var method in c.Methods)
+        {
+            switch (method)
+            {
+                case "bm25":
+                    var bm = Bm25Baseline.Run(data, topK: 100, metricsK: c.K, a: c.PropensityA, b: c.PropensityB);
+                    runs.Add(new MethodRun("bm25", null, Percent(bm.Metrics), bm.Seconds, []));
+                    log?.WriteLine($"bm25: P@1 {runs[^1].Metrics["P@1"]:F2} in {bm.Seconds:F1} s (deterministic: one run)");
+                    break;
+            }
+        }
+        var seeds = c.Methods.Any(m => m != "bm25") ? c.Seeds : [];
+        var scale = new Scale(src.Name, c.Profile, seeds, ExperimentProfile.ScaleNote(c.Profile));
+        var summary = SummaryTable(runs, c.K, scale);
+        return new TextEncodersResult(src, runs, summary, PerRunTable(runs, c.K, scale), BarChart(summary, c.K), CurveChart(runs));
+    }
+
+    /// <summary>Metrics as percent, keyed "P@k", "PSP@k", ... like <see cref="XmcMetricsResult.ToDictionary"/>.</summary>
+    public static IReadOnlyDictionary<string, double> Percent(XmcMetricsResult m) =>
+        m.ToDictionary().ToDictionary(kv => kv.Key, kv => 100.0 * kv.Value);
+
+    /// <summary>Mean and sample standard deviation (n - 1; 0 for a single value).</summary>
+    public static (double Mean, double Std) MeanStd(IReadOnlyList<double> v)
+    {
+        if (v.Count == 0) throw new ArgumentException("no values");
+        var mean = v.Average();
+        if (v.Count == 1) return (mean, 0);
+        var ss = v.Sum(x => (x - mean) * (x - mean));
+        return (mean, Math.Sqrt(ss / (v.Count - 1)));
+    }
+
+    /// <summary>
+    /// One row per method: runs, then each metric's mean and "± std" column (CSV keeps both as numbers, so the paper
+    /// tables and other tools can read them).
+    /// </summary>
+    public static ResultTable SummaryTable(IReadOnlyList<MethodRun> runs, int k, Scale scale)
+    {
+        var metrics = MetricNames(k);
+        var cols = new List<string> { "method", "runs" };
+        foreach (var m in metrics) { cols.Add(m); cols.Add(m + " std"); }
+        var t = new ResultTable("Text encoders: P@k and PSP@k (%), mean and std over seeds", cols, scale);
+        foreach (var c in cols.Skip(2)) t.Format(c, "F2");
+        foreach (var g in runs.GroupBy(r => r.Method))
+        {
+            var row = new List<object?> { g.Key, g.Count() };
+            foreach (var m in metrics)
+            {
+                var (mean, std) = MeanStd(g.Select(r => r.Metrics.TryGetValue(m, out var v) ? v
+                    : throw new KeyNotFoundException($"run {g.Key}/{r.Seed} has no metric {m}")).ToList());
+                row.Add(mean);
+                row.Add(std);
+            }
+            t.AddRow([.. row]);
+        }
+        return t;
+    }
+
+    private static ResultTable PerRunTable(IReadOnlyList<MethodRun> runs, int k, Scale scale)
+    {
+        var metrics = MetricNames(k);
+        var t = new ResultTable("Text encoders: every run (%)", ["method", "seed", .. metrics, "seconds"], scale);
+        foreach (var m in metrics) t.Format(m, "F2");
+        t.Format("seconds", "F1");
+        foreach (var r in runs)
+            t.AddRow([r.Method, r.Seed is { } s ? s : "deterministic", .. metrics.Select(m => (object?)r.Metrics[m]), r.Seconds]);
+        return t;
+    }
+
+    private static Figure BarChart(ResultTable summary, int k)
+    {
+        var f = new Figure("P@k and PSP@k by method (mean over seeds)").YAxis("%");
+        var metrics = MetricNames(k);
+        var col = summary.Columns.ToList();
+        foreach (var row in summary.Rows)
+            f.Bar((string)row[0]!, metrics, metrics.Select(m => Convert.ToDouble(row[col.IndexOf(m)])));
+        return f.Legend();
+    }
+
+    private static Figure CurveChart(IReadOnlyList<MethodRun> runs)
+    {
+        var f = new Figure("Training curves: mean training loss per epoch").XAxis("epoch").YAxis("loss").Legend();
+        foreach (var r in runs.Where(r => r.Curve.Count > 0))
+            f.Line($"{r.Method} seed {r.Seed}", r.Curve.Select(p => p.Epoch), r.Curve.Select(p => p.Loss), markers: true);
+        return f;
+    }
+
+    public static IReadOnlyList<string> Save(TextEncodersResult r)
+    {
+        var files = new List<string>();
+        files.AddRange(DatasetsExperiment.SaveTable(SummaryName, r.Summary));
+        files.AddRange(DatasetsExperiment.SaveTable(RunsName, r.PerRun));
+        files.AddRange(Results.Save("text-encoders-bars", r.Bars));
+        if (r.Curves.TraceCount > 0) files.AddRange(Results.Save("text-encoders-curves", r.Curves));
+        return files;
+    }
+}
