@@ -297,11 +297,13 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         foreach (var name in ours)
         {
             var row = csv!.Row("dataset", name);
-            rows.Add(FromPaper(labels, $"labels — paper: {labels.Dataset}; ours: {name}", csv.Number(row, "labels"), count: true));
-            rows.Add(FromPaper(train, $"train points — paper: {train.Dataset}; ours: {name}", csv.Number(row, "train points"), count: true));
+            // The table's scale names every dataset of the run; each row is about one of them.
+            OurNumber? N(string col) => csv.Number(row, col) is { } n ? n with { Dataset = name } : null;
+            rows.Add(FromPaper(labels, $"labels — paper: {labels.Dataset}; ours: {name}", N("labels"), count: true));
+            rows.Add(FromPaper(train, $"train points — paper: {train.Dataset}; ours: {name}", N("train points"), count: true));
             foreach (var (col, count) in new[] { ("test points", true), ("labels per train point", false),
                          ("train points per label", false), ("zero-shot share %", false) })
-                rows.Add(new ComparisonRow($"{col} — ours: {name}", null, null, null, false, csv.Number(row, col), Count: count));
+                rows.Add(new ComparisonRow($"{col} — ours: {name}", null, null, null, false, N(col), Count: count));
         }
         return rows;
     }
