@@ -1,0 +1,86 @@
+using System.Text.Json;
+using ViXml.Common;
+using ViXml.Torch;
+using ViXml.Training.Sampling;
+using static ViXml.Torch.torch;
+
+namespace ViXml.Training;
+
+/// <summary>
+/// Epoch-end checkpoint in &lt;run&gt;/checkpoint/: model.safetensors (parameters), optimizer.safetensors (AdamW moments
+/// and group settings, plus the stale query embeddings NGAME clusters on), state.json (epoch, step = the schedule
+/// position, sampler RNG + clusters, positive-sampling RNG). The folder is written beside the old one and swapped in by
+/// renames, so a crash leaves either the previous or the new checkpoint, never a mix. Dropout masks need no state: the
+/// trainer re-seeds libtorch's generator from (seed, epoch) at every epoch start.
+/// </summary>
+public static class Checkpoint
+{
+    public const string DirName = "checkpoint";
+
+    public sealed record State(int EpochsDone, long Step, NgameSampler.SamplerState Sampler, ulong[] PositiveRng, float[]? Stale);
+
+    private sealed record StateJson(int EpochsDone, long Step, NgameSampler.SamplerState Sampler, ulong[] PositiveRng, int StaleLength);
+
+    /// <summary>The checkpoint folder to resume from (the previous one if a swap was interrupted), or null.</summary>
+    public static string? Find(string runDir)
+    {
+        foreach (var name in new[] { DirName, DirName + ".old" })
+        {
+            var d = Path.Combine(runDir, name);
+            if (File.Exists(Path.Combine(d, "state.json"))) return d;
+        }
+        return null;
+    }
+
+    public static void Save(string runDir, SiameseModel model, optim.AdamW opt, State state)
+    {
+        var final = Path.Combine(runDir, DirName);
+        var tmp = Path.Combine(runDir, DirName + ".tmp");
+        var old = Path.Combine(runDir, DirName + ".old");
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        using (var scope = NewDisposeScope())
+        {
+            TensorFile.Save(Path.Combine(tmp, "model.safetensors"), model.state_dict());
+            var o = opt.state_dict().ToList();
+            if (state.Stale is not null) o.Add(KeyValuePair.Create("ngame.stale_embeddings", tensor(state.Stale)));
+            TensorFile.Save(Path.Combine(tmp, "optimizer.safetensors"), o);
+        }
+        Atomic.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(
+            new StateJson(state.EpochsDone, state.Step, state.Sampler, state.PositiveRng, state.Stale?.Length ?? 0),
+            new JsonSerializerOptions { WriteIndented = false }) + "\n");
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+        if (Directory.Exists(final)) Directory.Move(final, old);
+        Directory.Move(tmp, final);
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+    }
+
+    /// <summary>Loads parameters and optimiser state into the given objects and returns the rest.</summary>
+    public static State Load(string dir, SiameseModel model, optim.AdamW opt)
+    {
+        var statePath = Path.Combine(dir, "state.json");
+        var s = JsonSerializer.Deserialize<StateJson>(File.ReadAllText(statePath))
+                ?? throw new InvalidDataException($"{statePath}: empty");
+        var m = TensorFile.Load(Path.Combine(dir, "model.safetensors"));
+        var o = TensorFile.Load(Path.Combine(dir, "optimizer.safetensors"));
+        try
+        {
+            model.load_state_dict(m);
+            float[]? stale = null;
+            if (o.Remove("ngame.stale_embeddings", out var st))
+            {
+                stale = st.ToArray<float>();
+                st.Dispose();
+            }
+            if ((stale?.Length ?? 0) != s.StaleLength)
+                throw new InvalidDataException($"{dir}: stale embeddings have {stale?.Length ?? 0} values, state.json says {s.StaleLength}");
+            opt.load_state_dict(o);
+            return new State(s.EpochsDone, s.Step, s.Sampler, s.PositiveRng, stale);
+        }
+        finally
+        {
+            foreach (var t in m.Values) t.Dispose();
+            foreach (var t in o.Values) t.Dispose();
+        }
+    }
+}

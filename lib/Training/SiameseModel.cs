@@ -1,0 +1,85 @@
+using ViXml.Models;
+using ViXml.Models.Hf;
+using ViXml.Torch;
+using ViXml.Training.Config;
+using static ViXml.Torch.torch;
+
+namespace ViXml.Training;
+
+/// <summary>
+/// The Siamese (two-tower, shared weights) retriever: one encoder embeds queries and labels alike; hidden states are
+/// pooled, optionally passed through a square linear map, and L2-normalised, so inner products are cosine similarities.
+/// The label side is the same tower here; PRIME's enriched label side plugs in later as another component.
+/// </summary>
+public sealed class SiameseModel : nn.Module
+{
+    public IEncoder Encoder { get; }
+    public PoolingMode Pooling { get; }
+    /// <summary>Optional (H → H) linear map after pooling; null when model.linear is false.</summary>
+    public nn.Linear? Transform { get; }
+
+    public SiameseModel(IEncoder encoder, PoolingMode pooling, bool linear)
+    {
+        Encoder = encoder;
+        Pooling = pooling;
+        register_module("encoder", encoder.Module);
+        if (linear)
+        {
+            Transform = register_module("transform", new nn.Linear(encoder.HiddenSize, encoder.HiddenSize));
+            // Start at the identity so the head does not scramble a (pre)trained encoder's geometry.
+            using (no_grad())
+            {
+                Transform.weight.copy_(eye(encoder.HiddenSize));
+                Transform.bias!.zero_();
+            }
+        }
+    }
+
+    public int Dim => Encoder.HiddenSize;
+
+    /// <summary>ids, mask (B, T) → unit vectors (B, H).</summary>
+    public Tensor Embed(Tensor ids, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        var pooled = Models.Pooling.Pool(Encoder.Forward(ids, mask), mask, Pooling);   // (B, H)
+        if (Transform is not null) pooled = Transform.forward(pooled);
+        return Models.Pooling.L2Normalize(pooled).MoveToOuterScope();
+    }
+
+    /// <summary>Is this parameter part of the encoder (its own learning rate) rather than a head?</summary>
+    public static bool IsEncoderParameter(string name) => name.StartsWith("encoder.", StringComparison.Ordinal);
+
+    /// <summary>No weight decay on biases and LayerNorm parameters (HF/BERT convention, as the reference).</summary>
+    public static bool IsNoDecay(string name) =>
+        name.EndsWith(".bias", StringComparison.Ordinal) || name.Contains("LayerNorm", StringComparison.Ordinal)
+        || name.Contains("layer_norm", StringComparison.Ordinal);
+
+    /// <summary>Builds the model a configuration describes (random init from <paramref name="seed"/> or pretrained).</summary>
+    public static SiameseModel Create(ModelConfig m, int vocabSize, long seed)
+    {
+        if (m.Encoder == EncoderKind.Qwen2)
+            throw new ConfigException("model.encoder: qwen2 (decoder-only) is reserved for the decoder issue; use bert here");
+        IEncoder enc;
+        if (!string.IsNullOrEmpty(m.Pretrained)) enc = Encoders.Load(m.Pretrained);
+        else
+        {
+            var cfg = new BertConfig
+            {
+                VocabSize = vocabSize, HiddenSize = m.Hidden, NumHiddenLayers = m.Layers, NumAttentionHeads = m.Heads,
+                IntermediateSize = m.Intermediate, MaxPositionEmbeddings = m.MaxPositions,
+                HiddenDropoutProb = m.Dropout, AttentionProbsDropoutProb = m.Dropout,
+                Architectures = ["BertModel"],
+            };
+            enc = new Models.Bert.BertModel(cfg, addPoolingLayer: false, seed: seed);   // no pooler: we pool ourselves
+        }
+        if (enc.VocabSize < vocabSize)
+            throw new ConfigException($"model: the encoder has {enc.VocabSize} token ids but the vocabulary has {vocabSize}");
+        manual_seed(seed + 1);
+        return new SiameseModel(enc, m.Pooling switch
+        {
+            Config.Pooling.Mean => PoolingMode.Mean,
+            Config.Pooling.Cls => PoolingMode.Cls,
+            _ => PoolingMode.Last,
+        }, m.Linear);
+    }
+}

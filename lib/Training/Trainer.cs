@@ -1,0 +1,346 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ViXml.Common;
+using ViXml.Text;
+using ViXml.Torch;
+using ViXml.Training.Config;
+using ViXml.Training.Data;
+using ViXml.Training.Runs;
+using ViXml.Training.Sampling;
+using ViXml.Xmc;
+using ViXml.Xmc.Search;
+using static ViXml.Torch.torch;
+
+namespace ViXml.Training;
+
+/// <summary>What a finished (or stopped) training call returns.</summary>
+public sealed record TrainResult(string RunDir, int EpochsDone, XmcMetricsResult? Final, XmcMetricsResult? Untrained, double Seconds);
+
+/// <summary>
+/// Contrastive XMC training of a <see cref="SiameseModel"/>: NGAME (or random) batches of queries, one positive label per
+/// query, triplet loss with in-batch hard negatives, AdamW with parameter groups and warm-up + linear decay, periodic
+/// evaluation by exact top-k search, atomic checkpoints at epoch ends, and the run folder (run.json, metrics.csv,
+/// predictions, HF-layout model).
+/// </summary>
+public sealed class Trainer
+{
+    private readonly ResolvedConfig<TrainConfig> _resolved;
+    private TrainConfig C => _resolved.Value;
+    private readonly TextWriter _log;
+
+    public Trainer(ResolvedConfig<TrainConfig> config, TextWriter? log = null)
+    {
+        config.Value.Validate();
+        _resolved = config;
+        _log = log ?? Console.Out;
+    }
+
+    /// <summary>Default run folder: &lt;run.out_dir&gt;/&lt;name&gt;.</summary>
+    public string DefaultRunDir => Path.Combine(C.Run.OutDir, C.Name);
+
+    /// <param name="runDir">The run folder (created).</param>
+    /// <param name="resume">Continue from the folder's checkpoint (the configuration must be identical).</param>
+    /// <param name="stopAfterEpochs">Stop after this many epochs in total (simulates an interruption; tests).</param>
+    public TrainResult Run(string runDir, bool resume = false, int? stopAfterEpochs = null)
+    {
+        var wall = Stopwatch.StartNew();
+        if (C.Run.Threads > 0) set_num_threads(C.Run.Threads);
+        if (!resume && File.Exists(Path.Combine(runDir, "run.json")) && Directory.Exists(Path.Combine(runDir, Checkpoint.DirName)))
+            throw new InvalidOperationException($"{runDir} already holds a run; use --resume to continue it or another --out");
+        if (resume && Checkpoint.Find(runDir) is null)
+            throw new InvalidOperationException($"{runDir}: no checkpoint to resume from");
+
+        // ---- data
+        var sw = Stopwatch.StartNew();
+        var data = XmcDataset.Load(C.Data.Dir);
+        var tok = WordPieceTokenizer.FromVocabFile(C.Data.Vocab);
+        var trainRows = data.TrainRowsWithLabels();
+        if (C.Data.MaxTrain > 0 && C.Data.MaxTrain < trainRows.Length) trainRows = trainRows[..C.Data.MaxTrain];
+        var trainTok = new TokenizedTexts(data.TrainTexts, tok, C.Data.MaxLen);
+        var labelTok = new TokenizedTexts(data.LabelTexts, tok, C.Data.MaxLen);
+        var testTok = new TokenizedTexts(data.TestTexts, tok, C.Data.MaxLen);
+        double loadSeconds = sw.Elapsed.TotalSeconds;
+        _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"data {C.Data.Dir}: {trainRows.Length} training queries with labels, {data.TestTexts.Length} test, {data.NumLabels} labels ({loadSeconds:F1} s)"));
+
+        // ---- model, optimiser, schedule, samplers
+        ulong seed = unchecked((ulong)C.Seed);
+        manual_seed(C.Seed);
+        using var model = SiameseModel.Create(C.Model, tok.VocabSize, C.Seed);
+        model.train();
+        var groups = ParamGroups(model);
+        using var opt = new optim.AdamW(groups, lr: C.Optim.LrEncoder, beta1: C.Optim.Beta1, beta2: C.Optim.Beta2,
+            eps: C.Optim.Eps, weight_decay: C.Optim.WeightDecay);
+        int batchesPerEpoch = (trainRows.Length + C.Sampler.BatchSize - 1) / C.Sampler.BatchSize;
+        long totalSteps = (long)batchesPerEpoch * C.Optim.Epochs;
+        var sched = new optim.LinearWarmupDecay(opt, C.Optim.WarmupSteps, totalSteps);
+        var ng = C.Sampler.Ngame;
+        var schedule = new NgameSchedule
+        {
+            ClStart = ng.Enabled ? ng.ClStart : int.MaxValue, ClUpdate = ng.ClUpdate, ClSize = ng.ClSize,
+            ClSizeDoubleAt = ng.ClSizeDoubleAt, ClSizeMax = ng.ClSizeMax, Iterations = ng.Iterations,
+        };
+        var batcher = new NgameSampler(trainRows.Length, C.Sampler.BatchSize, schedule, Rng.Derive(seed, 1).NextULong());
+        var positives = new PositiveSampler(data.TrainY.Indptr, data.TrainY.Indices, data.NumLabels, C.Sampler.Positives,
+            C.Sampler.PropensityA, C.Sampler.PropensityB);
+        var posRng = Rng.Derive(seed, 2);
+        var loss = new TripletLoss(C.Loss);
+        int dim = model.Dim;
+        float[]? stale = null; // (n, H) query embeddings gathered during the last epoch, for NGAME clustering
+
+        // ---- run folder
+        Directory.CreateDirectory(runDir);
+        var record = RunRecord.Open(runDir, C.Name, _resolved.Json, _resolved.Hash, _resolved.Source,
+            new Dictionary<string, long> { ["seed"] = C.Seed }, resume);
+        long paramCount = model.num_parameters();
+        record.Set("parameter_count", paramCount);
+        record.Set("torch", new JsonObject { ["version"] = torch.version, ["threads"] = get_num_threads() });
+        record.Set("data_summary", new JsonObject
+        {
+            ["train_queries"] = trainRows.Length, ["test_queries"] = data.TestTexts.Length, ["labels"] = data.NumLabels,
+            ["batches_per_epoch"] = batchesPerEpoch, ["total_steps"] = totalSteps,
+        });
+        var metrics = new MetricsCsv(Path.Combine(runDir, "metrics.csv"));
+
+        int startEpoch = 0;
+        XmcMetricsResult? untrained = null;
+        if (resume)
+        {
+            var ck = Checkpoint.Load(Checkpoint.Find(runDir)!, model, opt);
+            startEpoch = ck.EpochsDone;
+            sched = new optim.LinearWarmupDecay(opt, C.Optim.WarmupSteps, totalSteps, last_step: ck.Step);
+            batcher.Restore(ck.Sampler);
+            posRng = Rng.FromState(ck.PositiveRng);
+            stale = ck.Stale;
+            metrics.TruncateAfterEpoch(startEpoch);
+            _log.WriteLine($"resumed from epoch {startEpoch} (step {ck.Step})");
+        }
+        else
+        {
+            metrics.TruncateAfterEpoch(-1);
+            // Epoch-0 row: the untrained model of the same shape, the floor any training must beat.
+            var t0 = Stopwatch.StartNew();
+            untrained = Evaluate(model, data, testTok, labelTok, C.Eval.MaxTest, out _);
+            record.AddTiming("eval", t0.Elapsed.TotalSeconds);
+            metrics.Append(Row(0, 0, double.NaN, 0, untrained));
+            record.Set("untrained_metrics", Metrics(untrained));
+            _log.WriteLine($"epoch 0 (untrained): {Summary(untrained)}");
+        }
+
+        var progress = new Progress(totalSteps, (long)startEpoch * batchesPerEpoch,
+            periodSeconds: C.Run.LogEverySeconds, output: _log == Console.Out ? null : _log, live: _log == Console.Out ? null : false);
+        long step = (long)startEpoch * batchesPerEpoch;
+        int lastEpoch = stopAfterEpochs is int s ? Math.Min(s, C.Optim.Epochs) : C.Optim.Epochs;
+        XmcMetricsResult? final = null;
+        for (int epoch = startEpoch; epoch < lastEpoch; epoch++)
+        {
+            // Dropout draws from the global generator; re-seeding per epoch makes a resumed run draw the same masks.
+            manual_seed(C.Seed * 1_000_003 + epoch);
+            var tc = Stopwatch.StartNew();
+            if (batcher.NeedsEmbeddings(epoch) && stale is null)
+                stale = EmbedAll(model, trainTok, trainRows);  // clustering from the first epoch: fresh embeddings
+            var batches = batcher.EpochBatches(epoch, batcher.NeedsEmbeddings(epoch) ? stale : default, dim);
+            if (batcher.NeedsEmbeddings(epoch)) record.AddTiming("cluster", tc.Elapsed.TotalSeconds);
+            stale ??= new float[trainRows.Length * dim];
+            var te = Stopwatch.StartNew();
+            double lossSum = 0;
+            model.train();
+            foreach (var b in batches)
+            {
+                using var scope = NewDisposeScope();
+                var rows = b.Select(i => trainRows[i]).ToArray();
+                var lb = positives.Sample(rows, posRng);
+                var (qi, qm) = trainTok.Batch(rows);
+                var (li, lm) = labelTok.Batch(lb.Labels);
+                var q = model.Embed(qi, qm);                                  // (B, H)
+                var l = model.Embed(li, lm);                                  // (L, H)
+                var lossT = loss.Forward(q.matmul(l.t()), lb);               // scalar
+                opt.zero_grad();
+                lossT.backward();
+                if (C.Optim.GradClip > 0) nn.utils.clip_grad_norm_(model.parameters(), C.Optim.GradClip);
+                opt.step();
+                sched.step();
+                step++;
+                double lv = lossT.item<float>();
+                lossSum += lv;
+                var qv = q.detach().ToArray<float>();
+                for (int i = 0; i < b.Length; i++) Array.Copy(qv, i * dim, stale, (long)b[i] * dim, dim);
+                progress.Step(epoch, C.Optim.Epochs, lv, b.Length);
+            }
+            record.AddTiming("train", te.Elapsed.TotalSeconds);
+            int done = epoch + 1;
+            double meanLoss = lossSum / batches.Length;
+            bool last = done == C.Optim.Epochs;
+            if (last || (C.Eval.Every > 0 && done % C.Eval.Every == 0))
+            {
+                var tv = Stopwatch.StartNew();
+                var m = Evaluate(model, data, testTok, labelTok, last ? 0 : C.Eval.MaxTest, out var preds);
+                record.AddTiming("eval", tv.Elapsed.TotalSeconds);
+                metrics.Append(Row(done, step, meanLoss, record.TotalSeconds, m));
+                progress.Message($"epoch {done}: loss {meanLoss:F4} {Summary(m)}");
+                if (last)
+                {
+                    final = m;
+                    WritePredictions(Path.Combine(runDir, "predictions_top" + C.Eval.TopK + ".txt"), preds, data.NumLabels);
+                }
+            }
+            else if (!progress.IsLive) progress.Message($"epoch {done}: loss {meanLoss:F4}");
+            bool checkpointNow = last || done == lastEpoch || (C.Run.CheckpointEvery > 0 && done % C.Run.CheckpointEvery == 0);
+            if (checkpointNow)
+            {
+                var tk = Stopwatch.StartNew();
+                Checkpoint.Save(runDir, model, opt, new Checkpoint.State(done, step, batcher.State, posRng.GetState(), stale));
+                record.AddTiming("checkpoint", tk.Elapsed.TotalSeconds);
+            }
+            record.Set("epochs_done", done);
+        }
+
+        if (final is not null)
+        {
+            record.Set("final_metrics", Metrics(final));
+            record.Set("throughput_queries_per_second", Math.Round(progress.QueriesPerSecond, 1));
+            if (C.Run.SaveModel) SaveModel(model, Path.Combine(runDir, "model"), C);
+            record.Finish();
+        }
+        else record.Finish("stopped");
+        int epochsDone = Math.Max(startEpoch, lastEpoch);
+        return new TrainResult(runDir, epochsDone, final, untrained, wall.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>AdamW groups: encoder vs other heads (own learning rates), each split into decay / no-decay.</summary>
+    private List<optim.ParamGroup> ParamGroups(SiameseModel model)
+    {
+        var named = model.named_parameters().ToList();
+        var groups = new List<optim.ParamGroup>();
+        foreach (bool enc in new[] { true, false })
+            foreach (bool noDecay in new[] { false, true })
+            {
+                var ps = named.Where(p => SiameseModel.IsEncoderParameter(p.name) == enc && SiameseModel.IsNoDecay(p.name) == noDecay)
+                    .Select(p => p.param).ToList();
+                if (ps.Count == 0) continue;
+                groups.Add(new optim.ParamGroup(ps, lr: enc ? C.Optim.LrEncoder : C.Optim.LrOther,
+                    weight_decay: noDecay ? 0.0 : C.Optim.WeightDecay));
+            }
+        return groups;
+    }
+
+    /// <summary>Embeds the given rows in eval mode (no dropout, no grad) → (n, H) row-major.</summary>
+    private float[] EmbedAll(SiameseModel model, TokenizedTexts texts, int[] rows)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        var result = new float[(long)rows.Length * model.Dim];
+        using (no_grad())
+        {
+            // Sort by length so each batch pads little; write back in the original order.
+            var order = Enumerable.Range(0, rows.Length).OrderBy(i => texts.Length(rows[i])).ToArray();
+            for (int s = 0; s < order.Length; s += C.Eval.EmbedBatch)
+            {
+                using var scope = NewDisposeScope();
+                var chunk = order.AsSpan(s, Math.Min(C.Eval.EmbedBatch, order.Length - s)).ToArray();
+                var (ids, mask) = texts.Batch(chunk.Select(i => rows[i]).ToArray());
+                var e = model.Embed(ids, mask).ToArray<float>();
+                for (int j = 0; j < chunk.Length; j++) Array.Copy(e, j * model.Dim, result, (long)chunk[j] * model.Dim, model.Dim);
+            }
+        }
+        model.train(wasTraining);
+        return result;
+    }
+
+    /// <summary>Embeds test queries (the first <paramref name="maxTest"/>, 0 = all) and all labels, searches, scores.</summary>
+    private XmcMetricsResult Evaluate(SiameseModel model, XmcDataset data, TokenizedTexts testTok, TokenizedTexts labelTok,
+        int maxTest, out TopK predictions)
+    {
+        int nTest = maxTest > 0 ? Math.Min(maxTest, testTok.Count) : testTok.Count;
+        var q = EmbedAll(model, testTok, Enumerable.Range(0, nTest).ToArray());
+        var l = EmbedAll(model, labelTok, Enumerable.Range(0, labelTok.Count).ToArray());
+        using var scope = NewDisposeScope();
+        int extra = data.Filter is null ? 0 : 10; // filtered pairs must not leave holes in the top-k
+        var raw = TopKSearch.Search(tensor(q, [nTest, model.Dim]), tensor(l, [labelTok.Count, model.Dim]), C.Eval.TopK + extra);
+        predictions = Truncate(data.Filter is null ? raw : raw.WithoutPairs(data.Filter), C.Eval.TopK);
+        return data.Evaluate(predictions, 5, C.Eval.PropensityA, C.Eval.PropensityB, nTest);
+    }
+
+    private static TopK Truncate(TopK t, int k)
+    {
+        if (t.K <= k) return t;
+        var idx = new int[t.Rows * k]; var sc = new float[t.Rows * k];
+        for (int r = 0; r < t.Rows; r++)
+        {
+            Array.Copy(t.Indices, r * t.K, idx, r * k, k);
+            Array.Copy(t.Scores, r * t.K, sc, r * k, k);
+        }
+        return new TopK(t.Rows, k, idx, sc);
+    }
+
+    private static void WritePredictions(string path, TopK preds, int numLabels) => XcSparse.Write(path, preds.ToCsr(numLabels));
+
+    /// <summary>The encoder in HF layout (config.json + model.safetensors + vocab.txt), plus the optional head.</summary>
+    public static void SaveModel(SiameseModel model, string dir, TrainConfig c)
+    {
+        model.Encoder.save_pretrained(dir);
+        if (File.Exists(c.Data.Vocab)) Atomic.WriteAllBytes(Path.Combine(dir, "vocab.txt"), File.ReadAllBytes(c.Data.Vocab));
+        if (model.Transform is not null)
+            TensorFile.Save(Path.Combine(dir, "siamese_head.safetensors"),
+                model.Transform.state_dict().Select(kv => KeyValuePair.Create("transform." + kv.Key, kv.Value)));
+        Atomic.WriteAllText(Path.Combine(dir, "siamese.json"), JsonSerializer.Serialize(new
+        {
+            pooling = c.Model.Pooling.ToString().ToLowerInvariant(), linear = c.Model.Linear, normalize = true, max_len = c.Data.MaxLen,
+        }) + "\n");
+    }
+
+    /// <summary>Loads what <see cref="SaveModel"/> wrote.</summary>
+    public static SiameseModel LoadModel(string dir, ModelConfig m)
+    {
+        var enc = Models.Encoders.Load(dir);
+        var model = new SiameseModel(enc, m.Pooling switch
+        {
+            Config.Pooling.Mean => Models.PoolingMode.Mean, Config.Pooling.Cls => Models.PoolingMode.Cls, _ => Models.PoolingMode.Last,
+        }, m.Linear);
+        if (model.Transform is not null)
+        {
+            var sd = TensorFile.Load(Path.Combine(dir, "siamese_head.safetensors"));
+            model.Transform.load_state_dict(sd.ToDictionary(kv => kv.Key["transform.".Length..], kv => kv.Value));
+            foreach (var t in sd.Values) t.Dispose();
+        }
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Evaluates a saved run's model on the full test set (what `vixml eval --run` prints).</summary>
+    public static XmcMetricsResult EvaluateRun(string runDir, TextWriter? log = null)
+    {
+        var runJson = Path.Combine(runDir, "run.json");
+        if (!File.Exists(runJson)) throw new FileNotFoundException($"{runJson} not found");
+        var node = JsonNode.Parse(File.ReadAllText(runJson))!;
+        var cfgJson = node["config"]?.ToJsonString() ?? throw new InvalidDataException($"{runJson}: no config");
+        var resolved = ConfigLoader.Resolve(ConfigLoader.FromJson<TrainConfig>(cfgJson), runJson);
+        var modelDir = Path.Combine(runDir, "model");
+        if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"{modelDir} not found (did the run finish with save_model: true?)");
+        var t = new Trainer(resolved, log ?? TextWriter.Null);
+        var data = XmcDataset.Load(resolved.Value.Data.Dir);
+        var tok = WordPieceTokenizer.FromVocabFile(File.Exists(Path.Combine(modelDir, "vocab.txt")) ? Path.Combine(modelDir, "vocab.txt") : resolved.Value.Data.Vocab);
+        using var model = LoadModel(modelDir, resolved.Value.Model);
+        var testTok = new TokenizedTexts(data.TestTexts, tok, resolved.Value.Data.MaxLen);
+        var labelTok = new TokenizedTexts(data.LabelTexts, tok, resolved.Value.Data.MaxLen);
+        return t.Evaluate(model, data, testTok, labelTok, 0, out _);
+    }
+
+    private static JsonObject Metrics(XmcMetricsResult m) =>
+        new(m.ToDictionary().Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(Math.Round(kv.Value, 6)))));
+
+    private static string Summary(XmcMetricsResult m) => string.Create(CultureInfo.InvariantCulture,
+        $"P@1 {100 * m.P[0]:F2} P@3 {100 * m.P[2]:F2} P@5 {100 * m.P[4]:F2} PSP@1 {100 * m.Psp![0]:F2} PSP@5 {100 * m.Psp[4]:F2}");
+
+    private static List<KeyValuePair<string, double>> Row(int epoch, long step, double loss, double seconds, XmcMetricsResult m)
+    {
+        var row = new List<KeyValuePair<string, double>>
+        {
+            new("epoch", epoch), new("step", step), new("train_loss", loss), new("seconds", Math.Round(seconds, 2)),
+        };
+        foreach (var (k, v) in m.ToDictionary()) row.Add(new(k, v));
+        return row;
+    }
+}

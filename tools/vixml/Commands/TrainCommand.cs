@@ -1,0 +1,44 @@
+using System.CommandLine;
+using ViXml.Training;
+using ViXml.Training.Config;
+
+namespace ViXml.Cli.Commands;
+
+/// <summary><c>vixml train --config F [--out DIR] [--resume] [--set key=value ...]</c>: contrastive XMC training.</summary>
+public sealed class TrainCommand : ICliCommand
+{
+    public Command Build()
+    {
+        var config = new Option<string>("--config") { Description = "YAML configuration (see configs/: ci, cpu, presets/*)", Required = true };
+        var outDir = new Option<string?>("--out") { Description = "run folder (default <run.out_dir>/<name>)" };
+        var resume = new Option<bool>("--resume") { Description = "continue the run in the folder from its last checkpoint" };
+        var set = new Option<string[]>("--set") { Description = "override a key, e.g. --set optim.epochs=5 (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var cmd = new Command("train", "Train a Siamese XMC retriever (triplet loss, in-batch hard negatives, NGAME batches).");
+        foreach (var o in new Option[] { config, outDir, resume, set }) cmd.Options.Add(o);
+        cmd.SetAction(pr => UserErrors.Guard(() =>
+        {
+            ResolvedConfig<TrainConfig> cfg;
+            try
+            {
+                cfg = ConfigLoader.LoadFile<TrainConfig>(pr.GetValue(config)!, pr.GetValue(set) ?? []);
+                cfg.Value.Validate();
+            }
+            catch (ConfigException e) { throw new CliException(e.Message); }
+            var trainer = new Trainer(cfg);
+            var dir = pr.GetValue(outDir) ?? trainer.DefaultRunDir;
+            Console.Out.WriteLine($"config {cfg.Source} (sha256 {cfg.Hash[..12]}) -> {dir}");
+            try
+            {
+                var r = trainer.Run(dir, pr.GetValue(resume));
+                Console.Out.WriteLine($"done: {r.EpochsDone} epochs in {r.Seconds:F0} s; run folder {r.RunDir}");
+            }
+            catch (Exception e) when (e is ConfigException or InvalidOperationException or IOException or InvalidDataException
+                                          or ViXml.Xmc.XmcFormatException)
+            {
+                throw new CliException(e.Message);
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+}
