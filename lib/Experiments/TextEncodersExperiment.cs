@@ -1,5 +1,8 @@
+using System.Globalization;
 using ViXml.Reporting;
+using ViXml.Training;
 using ViXml.Training.Baselines;
+using ViXml.Training.Config;
 using ViXml.Training.Data;
 using ViXml.Xmc;
 
@@ -36,6 +39,25 @@ public sealed record TextEncodersConfig
 
     /// <summary>Profile paper: an XC dataset folder supplied by the user.</summary>
     public string? DataDir { get; init; }
+
+    /// <summary>Training configuration file (default &lt;repo&gt;/configs/ci.yaml under ci, configs/cpu.yaml otherwise).</summary>
+    public string? TrainConfigPath { get; init; }
+
+    /// <summary>Extra <c>key.sub=value</c> overrides applied after the profile's (e.g. "optim.epochs=1").</summary>
+    public IReadOnlyList<string> TrainOverrides { get; init; } = [];
+
+    /// <summary>Parent of the run folders (default &lt;repo&gt;/results/runs/text-encoders-&lt;profile&gt;); runs are redone from scratch.</summary>
+    public string? RunsRoot { get; init; }
+
+    /// <summary>
+    /// What the profile changes in the training configuration. ci: 3 epochs on the first 1,200 training queries with
+    /// NGAME clustering from epoch 1 every epoch (otherwise a 3-epoch run would never reach configs/ci.yaml's cl_start 4)
+    /// and an evaluation after every epoch for the curves; cpu/paper: configs/cpu.yaml as written, evaluation every epoch.
+    /// </summary>
+    public static IReadOnlyList<string> ProfileOverrides(string profile) => profile == "ci"
+        ? ["optim.epochs=3", "data.max_train=1200", "sampler.ngame.cl_start=1", "sampler.ngame.cl_update=1",
+           "eval.every=1", "run.checkpoint_every=0", "run.save_model=false"]
+        : ["eval.every=1", "run.save_model=false"];
 
     /// <summary>Seeds a profile uses by default: 1-2 in ci, 1-3 otherwise.</summary>
     public static IReadOnlyList<int> DefaultSeeds(string profile) => profile == "ci" ? [1, 2] : [1, 2, 3];
@@ -79,8 +101,8 @@ public sealed record TextEncodersResult(
 /// </summary>
 public static class TextEncodersExperiment
 {
-    /// <summary>bm25: lexical baseline. Trained encoders are added here when the trainer exists.</summary>
-    public static readonly string[] KnownMethods = ["bm25"];
+    /// <summary>bm25: lexical baseline; random-batches / ngame: the Siamese encoder without / with NGAME batches.</summary>
+    public static readonly string[] KnownMethods = ["bm25", "random-batches", "ngame"];
 
     public const string SummaryName = "text-encoders";
     public const string RunsName = "text-encoders-runs";
@@ -112,12 +134,60 @@ public static class TextEncodersExperiment
                     runs.Add(new MethodRun("bm25", null, Percent(bm.Metrics), bm.Seconds, []));
                     log?.WriteLine($"bm25: P@1 {runs[^1].Metrics["P@1"]:F2} in {bm.Seconds:F1} s (deterministic: one run)");
                     break;
+                default:
+                    foreach (var seed in c.Seeds)
+                    {
+                        runs.Add(Train(c, src, method, seed, log));
+                        log?.WriteLine($"{method} seed {seed}: P@1 {runs[^1].Metrics["P@1"]:F2} in {runs[^1].Seconds:F1} s");
+                    }
+                    break;
             }
         }
         var seeds = c.Methods.Any(m => m != "bm25") ? c.Seeds : [];
         var scale = new Scale(src.Name, c.Profile, seeds, ExperimentProfile.ScaleNote(c.Profile));
         var summary = SummaryTable(runs, c.K, scale);
         return new TextEncodersResult(src, runs, summary, PerRunTable(runs, c.K, scale), BarChart(summary, c.K), CurveChart(runs));
+    }
+
+    /// <summary>
+    /// Trains the Siamese encoder once: the profile's configuration file, then the profile's overrides, the dataset, the
+    /// seed, the sampler (NGAME on or off) and <see cref="TextEncodersConfig.TrainOverrides"/>; returns its final
+    /// metrics and the curve from the run's metrics.csv.
+    /// </summary>
+    public static MethodRun Train(TextEncodersConfig c, DatasetSource src, string method, int seed, TextWriter? log)
+    {
+        var root = ExperimentProfile.RepoRoot();
+        var configPath = c.TrainConfigPath ?? Path.Combine(root, "configs", c.Profile == "ci" ? "ci.yaml" : "cpu.yaml");
+        var runsRoot = c.RunsRoot ?? Path.Combine(root, "results", "runs", $"text-encoders-{c.Profile}");
+        var runDir = Path.Combine(runsRoot, $"{method}-seed{seed}");
+        // A reproduce run redoes its training: an earlier folder would make the trainer refuse (it protects runs).
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+        var overrides = new List<string>(TextEncodersConfig.ProfileOverrides(c.Profile))
+        {
+            $"name={method}-seed{seed}",
+            $"seed={seed}",
+            $"data.dir={src.Directory}",
+            $"data.vocab={Path.Combine(root, "assets", "vocab", "bert-base-uncased", "vocab.txt")}",
+            $"run.out_dir={runsRoot}",
+            $"sampler.ngame.enabled={(method == "ngame" ? "true" : "false")}",
+            $"eval.propensity_a={c.PropensityA.ToString(CultureInfo.InvariantCulture)}",
+            $"eval.propensity_b={c.PropensityB.ToString(CultureInfo.InvariantCulture)}",
+        };
+        overrides.AddRange(c.TrainOverrides);
+        var resolved = ConfigLoader.LoadFile<TrainConfig>(configPath, overrides);
+        var result = new Trainer(resolved, log ?? TextWriter.Null).Run(runDir);
+        var final = result.Final ?? throw new InvalidOperationException($"{runDir}: training ended without a final evaluation");
+        return new MethodRun(method, seed, Percent(final), result.Seconds, ReadCurve(Path.Combine(runDir, "metrics.csv")));
+    }
+
+    /// <summary>The trainer's metrics.csv (epoch, step, train_loss, seconds, P@1, ...) as curve points, P@1 in percent.</summary>
+    public static IReadOnlyList<CurvePoint> ReadCurve(string metricsCsv)
+    {
+        var csv = ResultCsv.TryRead(metricsCsv) ?? throw new FileNotFoundException($"{metricsCsv} not found", metricsCsv);
+        double D(IReadOnlyDictionary<string, string> r, string col) =>
+            r.TryGetValue(col, out var t) && double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+                : throw new InvalidDataException($"{metricsCsv}: column '{col}' missing or not a number");
+        return csv.Rows.Select(r => new CurvePoint(D(r, "epoch"), D(r, "train_loss"), 100 * D(r, "P@1"))).ToList();
     }
 
     /// <summary>Metrics as percent, keyed "P@k", "PSP@k", ... like <see cref="XmcMetricsResult.ToDictionary"/>.</summary>
@@ -183,9 +253,19 @@ public static class TextEncodersExperiment
 
     private static Figure CurveChart(IReadOnlyList<MethodRun> runs)
     {
-        var f = new Figure("Training curves: mean training loss per epoch").XAxis("epoch").YAxis("loss").Legend();
+        // Epoch 0 is the untrained model: no loss yet (NaN → a gap), but its P@1 is the curve's start.
+        var f = new Figure("Training curves: mean training loss per epoch").XAxis("epoch").YAxis("training loss").Legend();
         foreach (var r in runs.Where(r => r.Curve.Count > 0))
             f.Line($"{r.Method} seed {r.Seed}", r.Curve.Select(p => p.Epoch), r.Curve.Select(p => p.Loss), markers: true);
+        return f;
+    }
+
+    /// <summary>Test P@1 after every epoch (epoch 0 = untrained), one line per trained run.</summary>
+    public static Figure P1Curves(IReadOnlyList<MethodRun> runs)
+    {
+        var f = new Figure("Training curves: test P@1 per epoch").XAxis("epoch").YAxis("P@1 (%)").Legend();
+        foreach (var r in runs.Where(r => r.Curve.Count > 0))
+            f.Line($"{r.Method} seed {r.Seed}", r.Curve.Select(p => p.Epoch), r.Curve.Select(p => p.P1), markers: true);
         return f;
     }
 
@@ -195,7 +275,11 @@ public static class TextEncodersExperiment
         files.AddRange(DatasetsExperiment.SaveTable(SummaryName, r.Summary));
         files.AddRange(DatasetsExperiment.SaveTable(RunsName, r.PerRun));
         files.AddRange(Results.Save("text-encoders-bars", r.Bars));
-        if (r.Curves.TraceCount > 0) files.AddRange(Results.Save("text-encoders-curves", r.Curves));
+        if (r.Curves.TraceCount > 0)
+        {
+            files.AddRange(Results.Save("text-encoders-curves", r.Curves));
+            files.AddRange(Results.Save("text-encoders-p1-curves", P1Curves(r.Runs)));
+        }
         return files;
     }
 }

@@ -124,4 +124,44 @@ public class ExperimentsTests
         Assert.Contains("unknown method 'gpt'",
             Assert.Throws<ArgumentException>(() => TextEncodersExperiment.Run(new TextEncodersConfig { DataRoot = root, AptDir = AptFake, Methods = ["gpt"] })).Message);
     }
+
+    [Fact]
+    public void TrainedMethodsRunPerSeedWithCurvesAndAggregate()
+    {
+        var root = Repo.TempDir("vixml-exp-train");
+        var c = new TextEncodersConfig
+        {
+            Profile = "ci", DataRoot = root, AptDir = AptFake, RunsRoot = Path.Combine(root, "runs"),
+            Methods = ["random-batches", "ngame"], Seeds = [1, 2],
+            // A tiny encoder on the 15 training queries of the apt fake: seconds, not minutes.
+            TrainOverrides = ["optim.epochs=2", "model.hidden=32", "model.intermediate=64", "model.heads=2", "sampler.batch_size=8"],
+        };
+        var r = TextEncodersExperiment.Run(c);
+        Assert.Equal([("random-batches", 1), ("random-batches", 2), ("ngame", 1), ("ngame", 2)],
+            r.Runs.Select(x => (x.Method, x.Seed!.Value)));
+        foreach (var run in r.Runs)
+        {
+            // epoch 0 (untrained, no loss yet), 1, 2 from the run's metrics.csv.
+            Assert.Equal([0.0, 1.0, 2.0], run.Curve.Select(p => p.Epoch));
+            Assert.True(double.IsNaN(run.Curve[0].Loss));
+            Assert.All(run.Curve.Skip(1), p => Assert.True(p.Loss > 0 && double.IsFinite(p.Loss)));
+            // The last curve point is the final evaluation.
+            Assert.Equal(run.Metrics["P@1"], run.Curve[^1].P1, 9);
+            Assert.True(File.Exists(Path.Combine(root, "runs", $"{run.Method}-seed{run.Seed}", "run.json")));
+        }
+        // Different seeds train differently.
+        Assert.NotEqual(r.Runs[0].Curve[1].Loss, r.Runs[1].Curve[1].Loss);
+        // Summary = mean and sample std of the per-seed values.
+        var col = r.Summary.Columns.ToList();
+        var ngame = r.Summary.Rows.Single(x => (string)x[0]! == "ngame");
+        var (m, sd) = TextEncodersExperiment.MeanStd([r.Runs[2].Metrics["PSP@3"], r.Runs[3].Metrics["PSP@3"]]);
+        Assert.Equal(m, (double)ngame[col.IndexOf("PSP@3")]!, 12);
+        Assert.Equal(sd, (double)ngame[col.IndexOf("PSP@3 std")]!, 12);
+        Assert.Equal([1, 2], r.Summary.Scale!.Seeds);
+        Assert.Equal(4, r.Curves.TraceCount);
+        Assert.Equal(4, TextEncodersExperiment.P1Curves(r.Runs).TraceCount);
+        // A second call redoes the runs in the same folders instead of refusing.
+        var again = TextEncodersExperiment.Run(c with { Methods = ["ngame"], Seeds = [1] });
+        Assert.Equal(r.Runs[2].Metrics["P@1"], Assert.Single(again.Runs).Metrics["P@1"], 12);
+    }
 }
