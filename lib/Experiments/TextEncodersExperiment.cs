@@ -50,12 +50,12 @@ public sealed record TextEncodersConfig
     public string? RunsRoot { get; init; }
 
     /// <summary>
-    /// What the profile changes in the training configuration. ci: 3 epochs on the first 1,200 training queries with
-    /// NGAME clustering from epoch 1 every epoch (otherwise a 3-epoch run would never reach configs/ci.yaml's cl_start 4)
+    /// What the profile changes in the training configuration. ci: 2 epochs on the first 1,000 training queries with
+    /// NGAME clustering from epoch 1 every epoch (otherwise a 2-epoch run would never reach configs/ci.yaml's cl_start 4)
     /// and an evaluation after every epoch for the curves; cpu/paper: configs/cpu.yaml as written, evaluation every epoch.
     /// </summary>
     public static IReadOnlyList<string> ProfileOverrides(string profile) => profile == "ci"
-        ? ["optim.epochs=3", "data.max_train=1200", "sampler.ngame.cl_start=1", "sampler.ngame.cl_update=1",
+        ? ["optim.epochs=2", "data.max_train=1000", "sampler.ngame.cl_start=1", "sampler.ngame.cl_update=1",
            "eval.every=1", "run.checkpoint_every=0", "run.save_model=false"]
         : ["eval.every=1", "run.save_model=false"];
 
