@@ -51,12 +51,14 @@ public sealed record TextEncodersConfig
 
     /// <summary>
     /// What the profile changes in the training configuration. ci: 2 epochs on the first 1,000 training queries with
-    /// NGAME clustering from epoch 1 every epoch (otherwise a 2-epoch run would never reach configs/ci.yaml's cl_start 4)
-    /// and an evaluation after every epoch for the curves; cpu/paper: configs/cpu.yaml as written, evaluation every epoch.
+    /// NGAME clustering from epoch 1 every epoch (otherwise a 2-epoch run would never reach configs/ci.yaml's cl_start 4),
+    /// batches of 128 with a 2-step warm-up (configs/ci.yaml's 50 warm-up steps would leave the 16 steps of this run
+    /// near lr 0: the encoder would not move), and an evaluation after every epoch for the curves;
+    /// cpu/paper: configs/cpu.yaml as written, evaluation every epoch.
     /// </summary>
     public static IReadOnlyList<string> ProfileOverrides(string profile) => profile == "ci"
         ? ["optim.epochs=2", "data.max_train=1000", "sampler.ngame.cl_start=1", "sampler.ngame.cl_update=1",
-           "eval.every=1", "run.checkpoint_every=0", "run.save_model=false"]
+           "sampler.batch_size=128", "optim.warmup_steps=2", "eval.every=1", "run.checkpoint_every=0", "run.save_model=false"]
         : ["eval.every=1", "run.save_model=false"];
 
     /// <summary>Seeds a profile uses by default: 1-2 in ci, 1-3 otherwise.</summary>
