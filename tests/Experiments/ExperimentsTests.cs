@@ -3,6 +3,7 @@ using ViXml.Reporting;
 using ViXml.Tests.TestSupport;
 using ViXml.Training.Baselines;
 using ViXml.Training.Data;
+using ViXml.Xmc;
 
 namespace ViXml.Tests.Experiments;
 
