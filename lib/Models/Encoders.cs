@@ -20,6 +20,9 @@ public static class Encoders
     {
         BertConfig => BertModel.from_pretrained(dir),
         DistilBertConfig => DistilBertModel.from_pretrained(dir),
+        // A Qwen2 decoder: a trained ViXml folder (prompt template, LoRA adapter) reloads with them; Forward stays template-free.
+        Qwen2.Qwen2Config when File.Exists(Path.Combine(dir, Qwen2TemplateEncoder.TemplateFile)) => Qwen2.Qwen2Encoders.Load(dir, Qwen2.Qwen2Encoders.Tokenizer(dir)),
+        Qwen2.Qwen2Config => Qwen2.Qwen2Checkpoint.Load(dir),
         var c => throw new HfConfigException($"{Path.Combine(dir, "config.json")}: model_type '{c.ModelType}' is not a text encoder"),
     };
 

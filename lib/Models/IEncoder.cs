@@ -38,6 +38,14 @@ public interface IEncoder : IDisposable
     /// → last hidden states (B, T, H) float32.</summary>
     Tensor Forward(Tensor ids, Tensor mask);
 
+    /// <summary>The word-embedding lookup: ids (B, T) → token vectors (B, T, H) (HF's inputs_embeds).</summary>
+    Tensor EmbedTokens(Tensor ids);
+
+    /// <summary>Forward from token vectors (B, T, H) instead of ids, as HF's inputs_embeds: positions (and segment 0)
+    /// are added, then LayerNorm and the layers. Early fusion splices projected image vectors in here.
+    /// Forward(ids, mask) == ForwardEmbeds(EmbedTokens(ids), mask).</summary>
+    Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask);
+
     /// <summary>Writes config.json + model.safetensors in HF layout (atomic per file).</summary>
     void save_pretrained(string dir);
 }
@@ -52,6 +60,30 @@ public static class Pooling
         "last" => PoolingMode.Last,
         _ => throw new ArgumentException($"unknown pooling '{s}' (expected mean, cls or last)"),
     };
+
+    /// <summary>
+    /// The pooling a sentence-transformers folder declares in <c>1_Pooling/config.json</c> (exactly one of
+    /// pooling_mode_mean_tokens / pooling_mode_cls_token / pooling_mode_lasttoken true), or null when the folder has
+    /// no such file. Modes we do not implement (max, mean_sqrt_len, weighted) are an error naming the file.
+    /// </summary>
+    public static PoolingMode? FromSentenceTransformers(string modelDir)
+    {
+        var file = Path.Combine(modelDir, "1_Pooling", "config.json");
+        if (!File.Exists(file)) return null;
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(file));
+        var on = doc.RootElement.EnumerateObject()
+            .Where(p => p.Name.StartsWith("pooling_mode_", StringComparison.Ordinal) && p.Value.ValueKind == System.Text.Json.JsonValueKind.True)
+            .Select(p => p.Name).ToList();
+        return on switch
+        {
+            ["pooling_mode_mean_tokens"] => PoolingMode.Mean,
+            ["pooling_mode_cls_token"] => PoolingMode.Cls,
+            ["pooling_mode_lasttoken"] => PoolingMode.Last,
+            _ => throw new Hf.HfConfigException(
+                $"{file}: pooling {(on.Count == 0 ? "(none set)" : string.Join(" + ", on))} is not supported " +
+                "(exactly one of pooling_mode_mean_tokens, pooling_mode_cls_token, pooling_mode_lasttoken); pass --pooling"),
+        };
+    }
 
     /// <summary>hidden (B, T, H), mask (B, T) → (B, H).</summary>
     public static Tensor Pool(Tensor hidden, Tensor mask, PoolingMode mode)

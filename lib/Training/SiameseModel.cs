@@ -41,7 +41,9 @@ public sealed class SiameseModel : nn.Module
     public Tensor Embed(Tensor ids, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        var pooled = Models.Pooling.Pool(Encoder.Forward(ids, mask), mask, Pooling);   // (B, H)
+        var pooled = Encoder is IPromptedEncoder prompted                            // a decoder pools over its prompt
+            ? prompted.EncodePooled(ids, mask, Pooling)
+            : Models.Pooling.Pool(Encoder.Forward(ids, mask), mask, Pooling);        // (B, H)
         if (Transform is not null) pooled = Transform.forward(pooled);
         return Models.Pooling.L2Normalize(pooled).MoveToOuterScope();
     }
@@ -57,10 +59,15 @@ public sealed class SiameseModel : nn.Module
     /// <summary>Builds the model a configuration describes (random init from <paramref name="seed"/> or pretrained).</summary>
     public static SiameseModel Create(ModelConfig m, int vocabSize, long seed)
     {
-        if (m.Encoder == EncoderKind.Qwen2)
-            throw new ConfigException("model.encoder: qwen2 (decoder-only) is reserved for the decoder issue; use bert here");
         IEncoder enc;
-        if (!string.IsNullOrEmpty(m.Pretrained)) enc = Encoders.Load(m.Pretrained);
+        if (m.Encoder == EncoderKind.Qwen2)
+        {
+            var d = m.Decoder; // Qwen2 backbone + LoRA + prompt template (lib/Models/Qwen2)
+            enc = Models.Qwen2.Qwen2Encoders.ForTraining(Models.Qwen2.Qwen2Encoders.Tokenizer(m.Pretrained), m.Pretrained, m.Hidden,
+                m.Layers, m.Heads, m.Intermediate, m.MaxPositions, d.LoraR, d.LoraAlpha, d.Rslora, d.LoraDropout, d.LoraTargets,
+                d.Template, d.PromptPrefix, d.PromptSuffix, d.Positions, d.Dtype, seed);
+        }
+        else if (!string.IsNullOrEmpty(m.Pretrained)) enc = Encoders.Load(m.Pretrained);
         else
         {
             var cfg = new BertConfig

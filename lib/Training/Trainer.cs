@@ -55,7 +55,9 @@ public sealed class Trainer
         // ---- data
         var sw = Stopwatch.StartNew();
         var data = XmcDataset.Load(C.Data.Dir);
-        var tok = WordPieceTokenizer.FromVocabFile(C.Data.Vocab);
+        ITokenizer tok = C.Model.Encoder == EncoderKind.Qwen2
+            ? Models.Qwen2.Qwen2Encoders.Tokenizer(C.Model.Pretrained)   // byte-level BPE; data.vocab unused
+            : WordPieceTokenizer.FromVocabFile(C.Data.Vocab);
         var trainRows = data.TrainRowsWithLabels();
         if (C.Data.MaxTrain > 0 && C.Data.MaxTrain < trainRows.Length) trainRows = trainRows[..C.Data.MaxTrain];
         var trainTok = new TokenizedTexts(data.TrainTexts, tok, C.Data.MaxLen);
@@ -361,7 +363,9 @@ public sealed class Trainer
         if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"{modelDir} not found (did the run finish with save_model: true?)");
         var t = new Trainer(resolved, log ?? TextWriter.Null);
         var data = XmcDataset.Load(resolved.Value.Data.Dir);
-        var tok = WordPieceTokenizer.FromVocabFile(File.Exists(Path.Combine(modelDir, "vocab.txt")) ? Path.Combine(modelDir, "vocab.txt") : resolved.Value.Data.Vocab);
+        ITokenizer tok = resolved.Value.Model.Encoder == EncoderKind.Qwen2
+            ? Models.Qwen2.Qwen2Encoders.Tokenizer(resolved.Value.Model.Pretrained)
+            : WordPieceTokenizer.FromVocabFile(File.Exists(Path.Combine(modelDir, "vocab.txt")) ? Path.Combine(modelDir, "vocab.txt") : resolved.Value.Data.Vocab);
         using var model = LoadModel(modelDir, resolved.Value.Model);
         var testTok = new TokenizedTexts(data.TestTexts, tok, resolved.Value.Data.MaxLen);
         var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, resolved.Value.Data.MaxLen);

@@ -79,16 +79,6 @@ public class TrainerTests
         Assert.Throws<InvalidOperationException>(() => new Trainer(other, TextWriter.Null).Run(part, resume: true));
         Directory.Delete(dir, true);
     }
-
-    [Fact]
-    public void DecoderEncoderIsAClearErrorForNow()
-    {
-        var dir = Repo.TempDir();
-        var data = TinyXmc.Write(Path.Combine(dir, "data"));
-        var e = Assert.Throws<ConfigException>(() => new Trainer(Tiny(data, 1, "model.encoder=qwen2"), TextWriter.Null).Run(Path.Combine(dir, "r")));
-        Assert.Contains("model.encoder", e.Message);
-        Directory.Delete(dir, true);
-    }
 }
 
 [Collection(TrainingSerial.Name)]

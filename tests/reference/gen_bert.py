@@ -327,6 +327,29 @@ def save_expected(case, ids, mask, h, pooled):
     write_safetensors(os.path.join(d, case + ".safetensors"), out)
 
 
+GRAD_KEYS = {
+    "bert": ["embeddings.word_embeddings.weight", "embeddings.LayerNorm.weight", "encoder.layer.0.attention.self.query.weight",
+             "encoder.layer.0.attention.self.value.bias", "encoder.layer.1.intermediate.dense.weight",
+             "encoder.layer.1.output.LayerNorm.bias"],
+    "distilbert": ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+                   "transformer.layer.0.attention.q_lin.weight", "transformer.layer.0.sa_layer_norm.weight",
+                   "transformer.layer.1.ffn.lin1.bias", "transformer.layer.1.ffn.lin2.weight"],
+}
+
+
+def grad_reference(case, family, w, cfg, ids, mask, gen):
+    """Gradients of loss = sum(normalize(mean_pool(h)) * R) for a fixed random R (eval mode: no dropout)."""
+    w = {k: (v.clone().requires_grad_(True) if v.is_floating_point() else v) for k, v in w.items()}
+    fwd = bert_forward if family == "bert" else distilbert_forward
+    h, _ = fwd(w, cfg, ids, mask)
+    emb = F.normalize(pools(h, mask)["mean"], p=2, dim=1)
+    r = torch.randn(emb.shape, generator=gen)
+    (emb * r).sum().backward()
+    out = {"loss_weights": r}
+    out.update({"grad." + k: w[k].grad.contiguous() for k in GRAD_KEYS[family]})
+    write_safetensors(os.path.join(OUT, "expected", case + ".grads.safetensors"), out)
+
+
 def case_dir(case):
     d = os.path.join(OUT, case)
     os.makedirs(d, exist_ok=True)
@@ -350,6 +373,7 @@ def main():
     ids, mask = make_batch(gen, cfg["vocab_size"])
     h, pooled = bert_forward(w, cfg, ids, mask)
     save_expected("bert_plain", ids, mask, h, pooled)
+    grad_reference("bert_plain", "bert", w, cfg, ids, mask, gen)
 
     # 2. BertForMaskedLM: `bert.` prefix, no pooler, MLM head tensors under cls.*; hidden_act gelu; F32.
     gen = torch.Generator().manual_seed(1002)
@@ -392,6 +416,7 @@ def main():
     ids, mask = make_batch(gen, cfg["vocab_size"])
     h, _ = distilbert_forward(w, cfg, ids, mask)
     save_expected("distilbert_plain", ids, mask, h, None)
+    grad_reference("distilbert_plain", "distilbert", w, cfg, ids, mask, gen)
 
     # 5/6. BertModel stored in BF16 and in F16 (expected outputs use the weights upcast to float32, as a loader does).
     for seed, case, dt, name in ((1005, "bert_bf16", torch.bfloat16, "bfloat16"), (1006, "bert_f16", torch.float16, "float16")):

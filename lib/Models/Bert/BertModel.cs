@@ -2,6 +2,7 @@ using ViXml.Models.Hf;
 using ViXml.Torch;
 using static ViXml.Torch.torch;
 using static ViXml.Torch.torch.nn;
+using F = ViXml.Torch.torch.nn.functional;
 
 namespace ViXml.Models.Bert;
 
@@ -28,9 +29,16 @@ public sealed class BertEmbeddings : Module
     /// <summary>ids (B, T) → (B, T, H).</summary>
     public Tensor forward(Tensor ids)
     {
+        using var words = word_embeddings.forward(ids);                            // (B, T, H)
+        return forward_embeds(words);
+    }
+
+    /// <summary>HF's inputs_embeds path: token vectors (B, T, H) (word embeddings, or any vectors spliced in, e.g.
+    /// projected image embeddings) + segment 0 + positions, LayerNorm, dropout.</summary>
+    public Tensor forward_embeds(Tensor words)
+    {
         using var scope = NewDisposeScope();
-        var t = ids.size(1);
-        var words = word_embeddings.forward(ids);                                  // (B, T, H)
+        var t = words.size(1);
         var segment0 = token_type_embeddings.weight.select(0, 0);                   // (H): token_type_ids are all 0
         var positions = position_embeddings.weight.narrow(0, 0, t);                // (T, H): position ids 0..T-1
         // Same order of additions as HF: (inputs_embeds + token_type_embeddings) + position_embeddings.
@@ -61,10 +69,12 @@ public sealed class BertSelfAttention : Module
     {
         using var scope = NewDisposeScope();
         var (b, t) = (x.size(0), x.size(1));
-        Tensor Heads(Tensor y) => y.view(b, t, _heads, _headDim).permute(0, 2, 1, 3); // (B, nh, T, hd)
-        var q = Heads(query.forward(x));
-        var k = Heads(key.forward(x));
-        var v = Heads(value.forward(x));
+        // One (H -> 3H) projection instead of three: the same dot products, one GEMM pass over x. The weights stay
+        // three HF-named parameters; cat is differentiable, so training sees them separately.
+        var w = cat([query.weight, key.weight, value.weight]);                     // (3H, H)
+        var bias = cat([query.bias!, key.bias!, value.bias!]);                     // (3H)
+        var qkv = F.linear(x, w, bias).view(b, t, 3, _heads, _headDim).permute(2, 0, 3, 1, 4); // (3, B, nh, T, hd)
+        var (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));   // each (B, nh, T, hd)
         var scores = q.matmul(k.transpose(-1, -2)) / Math.Sqrt(_headDim) + additiveMask; // (B, nh, T, T)
         var probs = dropout.forward(scores.softmax(-1));
         var ctx = probs.matmul(v).permute(0, 2, 1, 3).contiguous().view(b, t, _heads * _headDim); // (B, T, H)
@@ -226,13 +236,21 @@ public sealed class BertModel : Module, IEncoder
     /// <summary>ids (B, T) int64, mask (B, T) → last hidden states (B, T, H).</summary>
     public Tensor Forward(Tensor ids, Tensor mask)
     {
+        using var words = EmbedTokens(ids);
+        return ForwardEmbeds(words, mask);
+    }
+
+    public Tensor EmbedTokens(Tensor ids) => embeddings.word_embeddings.forward(ids);
+
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask)
+    {
         using var scope = NewDisposeScope();
-        var (b, t) = (ids.size(0), ids.size(1));
+        var (b, t) = (inputsEmbeds.size(0), inputsEmbeds.size(1));
         if (t > config.MaxPositionEmbeddings)
             throw new ArgumentException($"sequence length {t} exceeds max_position_embeddings {config.MaxPositionEmbeddings}");
         // HF's extended mask: (1 - mask) * finfo(float32).min, added to the scores → (B, 1, 1, T).
         var additive = ((mask.to(DType.float32) - 1.0) * float.MaxValue).view(b, 1, 1, t);
-        var x = embeddings.forward(ids);
+        var x = embeddings.forward_embeds(inputsEmbeds);
         foreach (var l in encoder.layer)
         {
             var next = l.forward(x, additive);

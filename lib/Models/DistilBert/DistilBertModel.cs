@@ -26,9 +26,16 @@ public sealed class Embeddings : Module
 
     public Tensor forward(Tensor ids)
     {
+        using var words = word_embeddings.forward(ids);
+        return forward_embeds(words);
+    }
+
+    /// <summary>inputs_embeds (B, T, H) + positions, LayerNorm, dropout.</summary>
+    public Tensor forward_embeds(Tensor words)
+    {
         using var scope = NewDisposeScope();
-        var positions = position_embeddings.weight.narrow(0, 0, ids.size(1)); // (T, H)
-        var x = LayerNorm.forward(word_embeddings.forward(ids) + positions);
+        var positions = position_embeddings.weight.narrow(0, 0, words.size(1)); // (T, H)
+        var x = LayerNorm.forward(words + positions);
         return dropout.forward(x).MoveToOuterScope();
     }
 }
@@ -158,12 +165,20 @@ public sealed class DistilBertModel : Module, IEncoder
 
     public Tensor Forward(Tensor ids, Tensor mask)
     {
+        using var words = EmbedTokens(ids);
+        return ForwardEmbeds(words, mask);
+    }
+
+    public Tensor EmbedTokens(Tensor ids) => embeddings.word_embeddings.forward(ids);
+
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask)
+    {
         using var scope = NewDisposeScope();
-        var (b, t) = (ids.size(0), ids.size(1));
+        var (b, t) = (inputsEmbeds.size(0), inputsEmbeds.size(1));
         if (t > config.MaxPositionEmbeddings)
             throw new ArgumentException($"sequence length {t} exceeds max_position_embeddings {config.MaxPositionEmbeddings}");
         var padding = mask.eq(0).view(b, 1, 1, t); // (B, 1, 1, T) true at padding
-        var x = embeddings.forward(ids);
+        var x = embeddings.forward_embeds(inputsEmbeds);
         foreach (var l in transformer.layer)
         {
             var next = l.forward(x, padding);

@@ -79,6 +79,10 @@ public sealed class DecoderConfig
     public string PromptSuffix { get; set; } = "<|endoftext|>";
     /// <summary>Compute dtype: bf16 or fp32.</summary>
     public string Dtype { get; set; } = "bf16";
+    /// <summary>Prompt template by name (lib/Text/Prompts/templates.yaml, or "file.yaml#name"); empty = [prompt_prefix][text][prompt_suffix].</summary>
+    public string Template { get; set; } = "";
+    /// <summary>Prompt position ids: padded (the reference: pads between text and suffix consume positions) or compact.</summary>
+    public string Positions { get; set; } = "padded";
 }
 
 public enum MarginKind { Fixed, Dynamic }

@@ -13,7 +13,7 @@ public sealed class TokenizedTexts
     public long PadId { get; }
     public int Count => _rows.Length;
 
-    public TokenizedTexts(IReadOnlyList<string> texts, WordPieceTokenizer tok, int maxLen)
+    public TokenizedTexts(IReadOnlyList<string> texts, ITokenizer tok, int maxLen)
     {
         _rows = new int[texts.Count][];
         Parallel.For(0, texts.Count, i => _rows[i] = tok.Encode(texts[i], maxLen));

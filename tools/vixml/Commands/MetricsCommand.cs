@@ -66,23 +66,3 @@ public sealed class MetricsCommand : ICliCommand
         return cmd;
     }
 }
-
-/// <summary>
-/// Prints a <see cref="CliException"/> as "error: message" with its exit code instead of a stack trace, also when
-/// System.CommandLine's default exception handler is active (Program.Main only catches outside Invoke).
-/// </summary>
-internal static class UserErrors
-{
-    public static int Guard(Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (CliException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return e.ExitCode;
-        }
-    }
-}

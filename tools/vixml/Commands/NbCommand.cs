@@ -29,7 +29,7 @@ public sealed class NbCommand : ICliCommand
         run.Options.Add(timeout);
         run.Options.Add(logOutput);
         run.Options.Add(cwd);
-        run.SetAction(parse => Guarded(() =>
+        run.SetAction(parse => UserErrors.Guard(() =>
         {
             var path = parse.GetValue(notebook)!;
             List<KeyValuePair<string, string>> values;
@@ -64,22 +64,6 @@ public sealed class NbCommand : ICliCommand
         return nb;
     }
 
-    /// <summary>
-    /// Prints a CliException as "error: message" and returns its exit code here, because System.CommandLine's
-    /// default exception handler would otherwise print it as an unhandled exception with a stack trace.
-    /// </summary>
-    internal static int Guarded(Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (CliException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return e.ExitCode;
-        }
-    }
 
     /// <summary>Runs, turning user errors (missing file, bad JSON, bad -p) into CliException.</summary>
     internal static NotebookRunResult RunOrExplain(string path, NotebookRunOptions options)

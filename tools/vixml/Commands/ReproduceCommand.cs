@@ -22,7 +22,7 @@ public sealed class ReproduceCommand : ICliCommand
         var tables = new Option<string?>("--paper-tables") { Description = "Paper tables folder (default: <repo>/paper-tables)." };
         var timeout = new Option<double?>("--timeout") { Description = "Limit per notebook, in seconds." };
         foreach (var o in new Option[] { profile, notebooks, results, tables, timeout }) cmd.Options.Add(o);
-        cmd.SetAction(parse => NbCommand.Guarded(() =>
+        cmd.SetAction(parse => UserErrors.Guard(() =>
         {
             var root = ChartExport.RepoRoot() ?? Environment.CurrentDirectory;
             var seconds = parse.GetValue(timeout);

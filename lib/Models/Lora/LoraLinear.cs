@@ -1,0 +1,98 @@
+using ViXml.Torch;
+using static ViXml.Torch.torch;
+using F = ViXml.Torch.torch.nn.functional;
+
+namespace ViXml.Models.Lora;
+
+/// <summary>
+/// A linear layer that can carry a LoRA adapter: y = x Wᵀ + b + scale · B(A(dropout(x))).
+/// Parameter names are HF's ("weight", "bias") so base checkpoints load by name, and the adapter's are PEFT's
+/// ("lora_A.weight" (r, in), "lora_B.weight" (out, r)) so adapters save and load in PEFT's key format.
+/// A is Kaiming-uniform (a = √5, as PEFT), B zeros: a fresh adapter leaves the output unchanged. The adapter runs in
+/// its own dtype (float32 by default, as PEFT's autocast of adapters) and the sum is cast back to the base dtype.
+/// </summary>
+public sealed class LoraLinear : nn.Module<Tensor, Tensor>
+{
+    public readonly long in_features, out_features;
+    public Tensor weight { get; }
+    public Tensor? bias { get; }
+    /// <summary>Down-projection (r, in); null until <see cref="AddAdapter"/>.</summary>
+    public nn.Linear? lora_A { get; private set; }
+    /// <summary>Up-projection (out, r).</summary>
+    public nn.Linear? lora_B { get; private set; }
+    /// <summary>Factor on B·A·x: alpha / r, or alpha / √r with rsLoRA.</summary>
+    public double Scale { get; private set; }
+    /// <summary>Dropout probability on the adapter input (training only).</summary>
+    public double DropoutP { get; private set; }
+    /// <summary>True while scale·B·A is folded into <see cref="weight"/> (the adapter branch is then skipped).</summary>
+    public bool Merged { get; private set; }
+
+    public bool HasAdapter => lora_A is not null;
+
+    public LoraLinear(long inFeatures, long outFeatures, bool hasBias, DType? dtype = null)
+    {
+        in_features = inFeatures;
+        out_features = outFeatures;
+        weight = register_parameter("weight", zeros([outFeatures, inFeatures], dtype: dtype));
+        if (hasBias) bias = register_parameter("bias", zeros([outFeatures], dtype: dtype));
+        else register_parameter_none("bias");
+    }
+
+    /// <summary>Attaches a fresh adapter (A Kaiming-uniform, B zeros) and freezes the base weight and bias.</summary>
+    public void AddAdapter(int rank, double scale, double dropout, DType adapterDtype, Generator? generator = null)
+    {
+        if (HasAdapter) throw new InvalidOperationException("this layer already has a LoRA adapter");
+        if (rank <= 0) throw new ArgumentException($"LoRA rank must be positive, got {rank}");
+        var a = register_module("lora_A", new nn.Linear(in_features, rank, bias: false, dtype: adapterDtype));
+        var b = register_module("lora_B", new nn.Linear(rank, out_features, bias: false, dtype: adapterDtype));
+        nn.init.kaiming_uniform_(a.weight, Math.Sqrt(5), generator: generator);
+        nn.init.zeros_(b.weight);
+        lora_A = a;
+        lora_B = b;
+        Scale = scale;
+        DropoutP = dropout;
+        weight.requires_grad = false;
+        if (bias is not null) bias.requires_grad = false;
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        if (!HasAdapter || Merged) return F.linear(x, weight, bias);
+        using var scope = NewDisposeScope();
+        var y = F.linear(x, weight, bias);
+        var h = x.to(lora_A!.weight.dtype);
+        if (DropoutP > 0 && training) h = F.dropout(h, DropoutP, true);
+        var delta = lora_B!.forward(lora_A.forward(h)) * Scale;
+        return (y + delta).to(y.dtype).MoveToOuterScope();
+    }
+
+    /// <summary>The update scale·B·A (out, in) in float32.</summary>
+    public Tensor DeltaWeight()
+    {
+        if (!HasAdapter) throw new InvalidOperationException("no LoRA adapter to merge");
+        using var scope = NewDisposeScope();
+        return (lora_B!.weight.to(DType.float32).matmul(lora_A!.weight.to(DType.float32)) * Scale).MoveToOuterScope();
+    }
+
+    /// <summary>Folds the adapter into the base weight (inference speed; the adapter branch is skipped while merged).</summary>
+    public void Merge()
+    {
+        if (Merged) return;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var w = weight.to(DType.float32) + DeltaWeight();
+        weight.copy_(w);
+        Merged = true;
+    }
+
+    /// <summary>Undoes <see cref="Merge"/> (exact up to the base dtype's rounding).</summary>
+    public void Unmerge()
+    {
+        if (!Merged) return;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var w = weight.to(DType.float32) - DeltaWeight();
+        weight.copy_(w);
+        Merged = false;
+    }
+}

@@ -1,0 +1,111 @@
+using ViXml.Models.Hf;
+using ViXml.Torch;
+using ViXml.Torch.SafeTensors;
+using static ViXml.Torch.torch;
+
+namespace ViXml.Models.Qwen2;
+
+/// <summary>
+/// Strict loading and saving of Qwen2 checkpoints in Hugging Face layout: config.json bound field by field,
+/// model.safetensors or a sharded index, weights under "model." (Qwen2ForCausalLM) or bare (Qwen2Model), any float
+/// storage dtype (BF16 in the published files) converted to the requested compute dtype. Missing, unexpected,
+/// mis-shaped or non-float tensors are errors naming the key and file; the only tolerated extra is the LM head.
+/// </summary>
+public static class Qwen2Checkpoint
+{
+    /// <summary>Where Qwen2 weights sit and what may be skipped.</summary>
+    public static readonly CheckpointLayout Layout = new("Qwen2Model", ["model.", ""],
+    [
+        new("lm_head.weight", false, "LM head (an encoder uses the hidden states; tied checkpoints may still store it)"),
+        new("layers.*.self_attn.rotary_emb.inv_freq", true, "RoPE buffer saved by old transformers versions; recomputed from rope_theta"),
+    ]);
+
+    public static DType ToDType(SafeDType t) => t switch
+    {
+        SafeDType.F32 => DType.float32,
+        SafeDType.BF16 => DType.bfloat16,
+        SafeDType.F16 => DType.float16,
+        SafeDType.F64 => DType.float64,
+        SafeDType.I64 => DType.int64,
+        SafeDType.I32 => DType.int32,
+        SafeDType.U8 => DType.uint8,
+        SafeDType.BOOL => DType.bool_,
+        _ => throw new ArgumentException($"unsupported safetensors dtype {t}"),
+    };
+
+    public static SafeDType ToSafe(DType t) => t switch
+    {
+        DType.float32 => SafeDType.F32,
+        DType.bfloat16 => SafeDType.BF16,
+        DType.float16 => SafeDType.F16,
+        DType.float64 => SafeDType.F64,
+        DType.int64 => SafeDType.I64,
+        DType.int32 => SafeDType.I32,
+        _ => throw new ArgumentException($"dtype {t} cannot be saved"),
+    };
+
+    /// <summary>Reads one tensor of a safetensors source into a CPU tensor of its stored dtype.</summary>
+    public static Tensor ReadTensor(ISafeTensorsSource source, string name)
+    {
+        var info = source.Info(name);
+        var bytes = source.ReadBytes(name);
+        return from_bytes(bytes, ToDType(info.DType), info.Shape);
+    }
+
+    /// <summary>Loads config and weights from a model folder; compute in <paramref name="dtype"/>.</summary>
+    public static Qwen2Model Load(string dir, DType dtype = DType.float32)
+    {
+        var config = Qwen2Config.Load(dir);
+        var model = new Qwen2Model(config, dtype);
+        try
+        {
+            LoadWeights(model, dir);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
+    }
+
+    /// <summary>Fills an existing model's base weights (LoRA adapters, if any, are not touched).</summary>
+    public static KeyMapping LoadWeights(Qwen2Model model, string dir)
+    {
+        using var source = SafeTensorsCheckpoint.OpenFolder(dir);
+        var parameters = model.named_parameters().Where(p => !p.name.Contains(".lora_")).ToList();
+        var expected = parameters.Select(p => new ExpectedTensor(p.name, p.param.shape)).ToList();
+        var inFile = source.Names.Select(n =>
+        {
+            var i = source.Info(n);
+            return new CheckpointTensor(n, i.DType.ToString(), i.Shape, i.File);
+        });
+        var mapping = CheckpointKeys.Match(source.Path, inFile, expected, Layout);
+        using var _ = no_grad();
+        foreach (var (name, param) in parameters)
+        {
+            using var scope = NewDisposeScope();
+            var t = ReadTensor(source, mapping.Sources[name].Name);
+            param.copy_(t.to(param.dtype));
+        }
+        return mapping;
+    }
+
+    /// <summary>Saves config.json and model.safetensors (keys under "model.", as Qwen2ForCausalLM; the LM head is left
+    /// out, so only tied configs reload into a causal LM). LoRA adapters are not part of the base checkpoint.</summary>
+    public static void Save(Qwen2Model model, string dir, DType storage = DType.bfloat16)
+    {
+        Directory.CreateDirectory(dir);
+        var entries = new List<SafeTensorsWriteEntry>();
+        foreach (var (name, p) in model.named_parameters())
+        {
+            if (name.Contains(".lora_")) continue;
+            using var t = p.detach().to(storage).contiguous();
+            entries.Add(new SafeTensorsWriteEntry("model." + name, ToSafe(storage), p.shape, t.bytes()));
+        }
+        SafeTensorsWriter.Write(Path.Combine(dir, SafeTensorsCheckpoint.SingleFileName), entries,
+            new Dictionary<string, string> { ["format"] = "pt" });
+        var cfg = model.Config with { TorchDtype = storage == DType.bfloat16 ? "bfloat16" : "float32" };
+        cfg.Save(dir);
+    }
+}

@@ -1,0 +1,102 @@
+using ViXml.Models.Hf;
+using ViXml.Models.Lora;
+using ViXml.Text.Prompts;
+using ViXml.Torch;
+using static ViXml.Torch.torch;
+
+namespace ViXml.Models;
+
+/// <summary>
+/// An encoder that pools through its own input layout (e.g. a decoder wrapping each text in a prompt template), so the
+/// caller's mask cannot be used to pool its hidden states. Trainers check for it before falling back to
+/// Pool(Forward(ids, mask), mask).
+/// </summary>
+public interface IPromptedEncoder
+{
+    /// <summary>ids, mask (B, T): right-padded raw text tokens → pooled float32 vectors (B, H), not normalised.</summary>
+    Tensor EncodePooled(Tensor ids, Tensor mask, PoolingMode mode);
+}
+
+/// <summary>
+/// The decoder encoder of the paper: a Qwen2 backbone (optionally LoRA-adapted) whose every text is wrapped in a prompt
+/// template at the embedding level and mean- (or last-token-) pooled. <see cref="IEncoder.Forward"/> stays the plain
+/// (template-free) forward over the ids, as `./vixml embed --ids` specifies; <see cref="EncodePooled"/> applies the template.
+/// </summary>
+public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
+{
+    public const string TemplateFile = "prompt_template.yaml";
+
+    public Qwen2.Qwen2Model Model { get; }
+    public Qwen2.Qwen2PromptEncoder Prompt { get; }
+    /// <summary>The adapter settings, or null for a fully trained (or frozen) backbone.</summary>
+    public LoraConfig? Lora { get; }
+
+    public Qwen2TemplateEncoder(Qwen2.Qwen2Model model, TokenizedPromptTemplate template, int padId, LoraConfig? lora)
+    {
+        if (template.Template.HasImages)
+            throw new ArgumentException($"prompt template '{template.Template.Name}' has image slots; a text-only encoder needs a text-only template");
+        Model = model;
+        Prompt = new Qwen2.Qwen2PromptEncoder(model, template, padId);
+        Lora = lora;
+    }
+
+    public HfConfig Config => Model.Config;
+    public int HiddenSize => Model.HiddenSize;
+    public int MaxPositions => Model.MaxPositions;
+    public int VocabSize => Model.VocabSize;
+    public nn.Module Module => Model;
+
+    public Tensor Forward(Tensor ids, Tensor mask) => Model.Forward(ids, mask);
+    public Tensor EmbedTokens(Tensor ids) => Model.EmbedTokens(ids);
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask) => Model.ForwardEmbeds(inputsEmbeds, mask);
+
+    public Tensor EncodePooled(Tensor ids, Tensor mask, PoolingMode mode)
+    {
+        if (mode == PoolingMode.Cls) throw new ArgumentException("a decoder has no [CLS] token: use mean or last pooling");
+        var (B, T) = (ids.size(0), ids.size(1));
+        var flatIds = ids.to(DType.int64).ToArray<long>();
+        var flatMask = mask.to(DType.int64).ToArray<long>();
+        var texts = new List<int[]>((int)B);
+        for (int b = 0; b < B; b++)
+        {
+            int n = 0;
+            while (n < T && flatMask[b * T + n] != 0) n++;
+            for (int j = n; j < T; j++)
+                if (flatMask[b * T + j] != 0) throw new ArgumentException($"row {b}: the mask is not right-padded");
+            texts.Add(flatIds.AsSpan((int)(b * T), n).ToArray().Select(x => (int)x).ToArray());
+        }
+        var encoder = mode == PoolingMode.Last && Prompt.Pooling != "last"
+            ? new Qwen2.Qwen2PromptEncoder(Model, Prompt.Template, Prompt.PadId, "last", Prompt.PadTextTo)
+            : mode == PoolingMode.Mean && Prompt.Pooling != "mean"
+                ? new Qwen2.Qwen2PromptEncoder(Model, Prompt.Template, Prompt.PadId, "mean", Prompt.PadTextTo)
+                : Prompt;
+        return encoder.Encode(texts);
+    }
+
+    /// <summary>Base weights (HF layout), the LoRA adapter (PEFT files) if any, and the template as YAML.</summary>
+    public void save_pretrained(string dir)
+    {
+        Model.save_pretrained(dir);
+        if (Lora is not null) LoraAdapter.Save(Model, Lora, dir);
+        var t = Prompt.Template.Template;
+        string Q(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        var lines = new List<string> { "# The prompt template this encoder was trained with (lib/Text/Prompts/templates.yaml format).", "templates:", $"  {t.Name}:" };
+        lines.Add($"    order: [{string.Join(", ", t.Order.Select(SlotName))}]");
+        if (t.Prefix is not null) lines.Add($"    prefix: {Q(t.Prefix)}");
+        if (t.ImagePrefix is not null) lines.Add($"    image_prefix: {Q(t.ImagePrefix)}");
+        if (t.Suffix is not null) lines.Add($"    suffix: {Q(t.Suffix)}");
+        lines.Add($"    positions: {(t.Positions == PositionMode.Padded ? "padded" : "compact")}");
+        ViXml.Common.Atomic.WriteAllText(Path.Combine(dir, TemplateFile), string.Join("\n", lines) + "\n");
+    }
+
+    private static string SlotName(PromptSlot s) => s switch
+    {
+        PromptSlot.Prefix => "prefix",
+        PromptSlot.Text => "text",
+        PromptSlot.ImagePrefix => "image_prefix",
+        PromptSlot.Images => "images",
+        _ => "suffix",
+    };
+
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,337 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ViXml.Common;
+
+namespace ViXml.Reporting;
+
+/// <summary>One number the project knows from the paper (paper-tables/paper-numbers.json).</summary>
+/// <param name="Value">The number, or the low end of a range; null = not transcribed.</param>
+/// <param name="ValueHigh">High end of a range ("+5.07 to +8.21").</param>
+/// <param name="ValueP5">P@5 where the entry gives P@1/P@5.</param>
+/// <param name="Approximate">The source says "about".</param>
+public sealed record PaperNumber(string Id, string Claim, string Dataset, string Metric, double? Value, double? ValueHigh,
+    double? ValueP5, bool Approximate, string? Note);
+
+/// <summary>paper-tables/paper-numbers.json, read strictly (errors name the file and the entry).</summary>
+public sealed class PaperNumbers
+{
+    public const string FileName = "paper-numbers.json";
+
+    public required string Source { get; init; }
+
+    public required IReadOnlyList<PaperNumber> Numbers { get; init; }
+
+    public PaperNumber this[string id] =>
+        Numbers.FirstOrDefault(n => n.Id == id) ?? throw new KeyNotFoundException($"{FileName}: no entry with id '{id}'");
+
+    public static PaperNumbers Load(string path)
+    {
+        JsonNode? root;
+        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON: {e.Message}", e); }
+        if (root?["numbers"] is not JsonArray arr) throw new InvalidDataException($"{path}: missing array \"numbers\"");
+        var list = new List<PaperNumber>();
+        for (var i = 0; i < arr.Count; i++)
+        {
+            var o = arr[i] as JsonObject ?? throw new InvalidDataException($"{path}: numbers[{i}] is not an object");
+            string Req(string key) => o[key]?.GetValue<string>() ?? throw new InvalidDataException($"{path}: numbers[{i}] has no \"{key}\"");
+            double? Num(string key)
+            {
+                if (o[key] is null) return null;
+                try { return o[key]!.GetValue<double>(); }
+                catch (Exception e) when (e is InvalidOperationException or FormatException)
+                {
+                    throw new InvalidDataException($"{path}: numbers[{i}] (\"{o["id"]}\"): \"{key}\" is not a number");
+                }
+            }
+            var id = Req("id");
+            if (list.Any(n => n.Id == id)) throw new InvalidDataException($"{path}: id '{id}' appears twice");
+            list.Add(new PaperNumber(id, Req("claim"), Req("dataset"), Req("metric"), Num("value") ?? Num("value_low"),
+                Num("value_high"), Num("value_p5"), o["approximate"]?.GetValue<bool>() ?? false, o["note"]?.GetValue<string>()));
+        }
+        return new PaperNumbers { Source = root["source"]?.GetValue<string>() ?? "", Numbers = list };
+    }
+}
+
+/// <summary>A number of ours read from a results CSV, with the scale columns <see cref="ResultTable"/> appends.</summary>
+public sealed record OurNumber(double Value, string Dataset, string Profile, string Seeds, string Note)
+{
+    public string ScaleText()
+    {
+        var parts = new List<string> { Dataset, $"profile {Profile}" };
+        if (!string.IsNullOrEmpty(Seeds)) parts.Add($"seeds {Seeds.Replace(";", ", ")}");
+        else parts.Add("deterministic");
+        if (!string.IsNullOrEmpty(Note)) parts.Add(Note);
+        return string.Join("; ", parts);
+    }
+}
+
+/// <summary>A results CSV written by <see cref="ResultTable.ToCsv"/>: header + rows, read as text (RFC 4180).</summary>
+public sealed class ResultCsv
+{
+    public required string Path { get; init; }
+
+    public required IReadOnlyList<string> Header { get; init; }
+
+    public required IReadOnlyList<IReadOnlyDictionary<string, string>> Rows { get; init; }
+
+    /// <summary>Reads the file, or returns null when it does not exist (the notebook did not run).</summary>
+    public static ResultCsv? TryRead(string path)
+    {
+        if (!File.Exists(path)) return null;
+        var records = Parse(File.ReadAllText(path), path);
+        if (records.Count == 0) throw new InvalidDataException($"{path}: empty CSV (no header)");
+        var header = records[0];
+        var rows = new List<IReadOnlyDictionary<string, string>>();
+        for (var r = 1; r < records.Count; r++)
+        {
+            if (records[r].Count != header.Count)
+                throw new InvalidDataException($"{path}: line {r + 1} has {records[r].Count} fields, the header has {header.Count}");
+            rows.Add(header.Zip(records[r]).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal));
+        }
+        return new ResultCsv { Path = path, Header = header, Rows = rows };
+    }
+
+    /// <summary>RFC 4180 records: quoted fields may hold commas, doubled quotes and line breaks.</summary>
+    public static List<List<string>> Parse(string text, string name)
+    {
+        var records = new List<List<string>>();
+        var field = new StringBuilder();
+        var record = new List<string>();
+        var i = 0;
+        var quoted = false;
+        var any = false;
+        while (i < text.Length)
+        {
+            var ch = text[i];
+            if (quoted)
+            {
+                if (ch == '"' && i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i += 2; continue; }
+                if (ch == '"') { quoted = false; i++; continue; }
+                field.Append(ch); i++; continue;
+            }
+            switch (ch)
+            {
+                case '"' when field.Length == 0: quoted = true; any = true; i++; break;
+                case ',': record.Add(field.ToString()); field.Clear(); any = true; i++; break;
+                case '\r': i++; break;
+                case '\n':
+                    record.Add(field.ToString()); field.Clear();
+                    records.Add(record); record = []; any = false; i++;
+                    break;
+                default: field.Append(ch); any = true; i++; break;
+            }
+        }
+        if (quoted) throw new InvalidDataException($"{name}: unterminated quoted field at the end of the file");
+        if (any || field.Length > 0) { record.Add(field.ToString()); records.Add(record); }
+        return records;
+    }
+
+    /// <summary>The row whose <paramref name="keyColumn"/> equals <paramref name="key"/>, or null.</summary>
+    public IReadOnlyDictionary<string, string>? Row(string keyColumn, string key) =>
+        Rows.FirstOrDefault(r => r.TryGetValue(keyColumn, out var v) && v == key);
+
+    /// <summary>A numeric cell of a row as <see cref="OurNumber"/> with the row's scale, or null when absent.</summary>
+    public OurNumber? Number(IReadOnlyDictionary<string, string>? row, string column)
+    {
+        if (row is null) return null;
+        if (!row.TryGetValue(column, out var text))
+            throw new InvalidDataException($"{Path}: no column '{column}' (columns: {string.Join(", ", Header)})");
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+            throw new InvalidDataException($"{Path}: column '{column}' holds '{text}', not a number");
+        string S(string c) => row.TryGetValue(c, out var x) ? x : "";
+        return new OurNumber(v, S("scale_dataset"), S("scale_profile"), S("scale_seeds"), S("scale_note"));
+    }
+}
+
+/// <summary>One line of a paper table: a claim, the paper's value (if known) and ours (if run).</summary>
+/// <param name="PaperValue">The paper's number; null = not transcribed.</param>
+/// <param name="PaperText">How the paper's number is shown (range, "about"); null = from <paramref name="PaperValue"/>.</param>
+/// <param name="PaperDataset">The dataset the paper's number is on (null or unknown = cannot compare).</param>
+/// <param name="Ours">Our number, or null when not run.</param>
+/// <param name="OursMissing">Why ours is missing, e.g. "not run".</param>
+/// <param name="Count">Integer-valued quantity (dataset counts) rather than a percentage.</param>
+public sealed record ComparisonRow(string Claim, double? PaperValue, string? PaperText, string? PaperDataset, bool Approximate,
+    OurNumber? Ours, string OursMissing = "not run", bool Count = false);
+
+/// <summary>
+/// Renders paper tables with the columns claim | paper value | ours | Δ | our scale. Δ = ours − paper only when both
+/// exist and the numbers were measured on the same dataset (names compared ignoring case and punctuation); a small-scale
+/// number of ours is never shown as a paper number.
+/// </summary>
+public static class PaperComparison
+{
+    public const string NotTranscribed = "not transcribed";
+    public const string DifferentDataset = "n/a (different dataset)";
+
+    public static readonly string[] Columns = ["claim", "paper value", "ours", "Δ", "our scale"];
+
+    /// <summary>"LF-AmazonTitles-131K" and "lf_amazontitles_131k" are the same dataset; "debian-deps-small" is not.</summary>
+    public static bool SameDataset(string? a, string? b)
+    {
+        static string N(string s) => new(s.ToLowerInvariant().Where(char.IsLetterOrDigit).ToArray());
+        return !string.IsNullOrWhiteSpace(a) && !string.IsNullOrWhiteSpace(b) && N(a!) == N(b!);
+    }
+
+    public static string Format(double v, bool count) =>
+        count ? v.ToString("#,0.##", CultureInfo.InvariantCulture) : v.ToString("0.00", CultureInfo.InvariantCulture);
+
+    public static string PaperCell(ComparisonRow r) =>
+        r.PaperText ?? (r.PaperValue is { } p ? (r.Approximate ? "about " : "") + Format(p, r.Count) : NotTranscribed);
+
+    public static string OursCell(ComparisonRow r) => r.Ours is { } o ? Format(o.Value, r.Count) : r.OursMissing;
+
+    /// <summary>The Δ cell (see the rules in <see cref="DeltaRules"/>).</summary>
+    public static string DeltaCell(ComparisonRow r)
+    {
+        if (r.PaperValue is null) return $"n/a ({NotTranscribed})";
+        if (r.Ours is null) return $"n/a ({r.OursMissing})";
+        if (!SameDataset(r.PaperDataset, r.Ours.Dataset)) return DifferentDataset;
+        if (r.PaperText is not null && r.PaperText.Contains(" to ")) return "n/a (paper gives a range)";
+        var d = r.Ours.Value - r.PaperValue.Value;
+        var s = (d >= 0 ? "+" : "−") + Format(Math.Abs(d), r.Count);
+        return r.Approximate ? "≈ " + s : s;
+    }
+
+    public const string DeltaRules =
+        "Δ = ours − paper, shown only when the paper's value is transcribed, ours was run, and both were measured on the " +
+        "same dataset (then the comparison is between methods on one benchmark, like a results table; a different model " +
+        "size is stated in the claim). Our CPU runs on the embedded Debian datasets are a different dataset from the " +
+        "paper's Amazon benchmarks, so their Δ reads \"" + DifferentDataset + "\": those numbers show the pipeline works " +
+        "and how methods rank at our scale, never what the paper measured. \"" + NotTranscribed + "\" marks paper values " +
+        "the project does not know (only paper-numbers.json is used; nothing is guessed).";
+
+    /// <summary>A Markdown table of rows, with the profile header and the Δ rules underneath.</summary>
+    public static string Markdown(string title, string intro, string profile, IReadOnlyList<ComparisonRow> rows, string paperSource)
+    {
+        var sb = new StringBuilder();
+        sb.Append("# ").Append(title).Append("\n\n");
+        sb.Append("<!-- generated by `./vixml reproduce --profile ").Append(profile)
+          .Append("` from results/").Append(profile).Append("/ and paper-tables/paper-numbers.json; do not edit -->\n\n");
+        sb.Append(intro).Append("\n\n");
+        sb.Append("| ").AppendJoin(" | ", Columns).Append(" |\n");
+        sb.Append("| --- | ---: | ---: | ---: | --- |\n");
+        foreach (var r in rows)
+        {
+            string[] cells = [r.Claim, PaperCell(r), OursCell(r), DeltaCell(r), r.Ours?.ScaleText() ?? ""];
+            sb.Append("| ").AppendJoin(" | ", cells.Select(ResultTable.MarkdownCell)).Append(" |\n");
+        }
+        sb.Append("\nPaper values: ").Append(paperSource).Append(". ").Append(DeltaRules).Append('\n');
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// Regenerates paper-tables/datasets.md, text-encoders.md and claims.md from results/&lt;profile&gt;/ (the CSVs of
+/// notebooks 00 and 01) and paper-tables/paper-numbers.json. Missing CSVs give "not run" rows, not a failure.
+/// </summary>
+public sealed class PaperTablesGenerator : IPaperTableGenerator
+{
+    public string Name => "paper-tables";
+
+    // Result names shared with ViXml.Experiments (DatasetsExperiment.StatisticsName, TextEncodersExperiment.SummaryName).
+    public const string DatasetsCsv = "datasets-statistics.csv";
+    public const string TextEncodersCsv = "text-encoders.csv";
+
+    public IReadOnlyList<string> Generate(PaperTableContext ctx)
+    {
+        var numbersPath = Path.Combine(ctx.PaperTablesDirectory, PaperNumbers.FileName);
+        if (!File.Exists(numbersPath))
+            throw new FileNotFoundException($"{numbersPath} not found: the paper's numbers must sit beside the generated tables", numbersPath);
+        var paper = PaperNumbers.Load(numbersPath);
+        var datasets = ResultCsv.TryRead(Path.Combine(ctx.ResultsDirectory, DatasetsCsv));
+        var encoders = ResultCsv.TryRead(Path.Combine(ctx.ResultsDirectory, TextEncodersCsv));
+        var used = new HashSet<string>();
+        var written = new List<string>();
+
+        void Write(string file, string text)
+        {
+            var path = Path.Combine(ctx.PaperTablesDirectory, file);
+            Atomic.WriteAllText(path, text);
+            written.Add(path);
+        }
+
+        Write("datasets.md", PaperComparison.Markdown("Dataset statistics (paper: dataset table)",
+            "The paper's datasets are Amazon product benchmarks; ours are built from Debian's package metadata " +
+            "(notebooks/00-datasets.ipynb). Only two statistics of LF-AmazonTitles-131K are transcribed.",
+            ctx.Profile, DatasetRows(paper, datasets, used), paper.Source));
+        Write("text-encoders.md", PaperComparison.Markdown("Text encoders (paper: text-only encoder results)",
+            "BM25, the Siamese encoder with random batches and with NGAME batches (notebooks/01-text-encoders.ipynb), " +
+            "P@k / PSP@k in percent, mean over seeds. Rows against DEXML and Qwen2.5-7B are context: other methods on " +
+            "the paper's benchmark.",
+            ctx.Profile, EncoderRows(paper, encoders, used), paper.Source));
+        var rest = paper.Numbers.Where(n => !used.Contains(n.Id))
+            .Select(n => FromPaper(n, n.Claim + $" ({n.Metric}{(n.Dataset.StartsWith("not stated") ? "" : ", " + n.Dataset)})",
+                null, "not run: no experiment for it yet"))
+            .ToList();
+        Write("claims.md", PaperComparison.Markdown("Other paper claims",
+            "Every other number the project knows from the paper, and whether we have a counterpart yet.",
+            ctx.Profile, rest, paper.Source));
+        foreach (var w in written) ctx.Log.WriteLine($"paper tables: wrote {w}");
+        return written;
+    }
+
+    private static ComparisonRow FromPaper(PaperNumber n, string claim, OurNumber? ours, string missing = "not run", bool p5 = false, bool count = false)
+    {
+        var value = p5 ? n.ValueP5 : n.Value;
+        string? text = !p5 && n.ValueHigh is { } hi && n.Value is { } lo
+            ? $"{PaperComparison.Format(lo, count)} to {PaperComparison.Format(hi, count)}" : null;
+        return new ComparisonRow(claim, value, text, n.Dataset, n.Approximate, ours, missing, count);
+    }
+
+    private static IReadOnlyList<ComparisonRow> DatasetRows(PaperNumbers paper, ResultCsv? csv, HashSet<string> used)
+    {
+        var rows = new List<ComparisonRow>();
+        var labels = paper["lf-amazontitles-131k-labels"];
+        var train = paper["lf-amazontitles-131k-train-points"];
+        used.Add(labels.Id); used.Add(train.Id);
+        var ours = csv?.Rows.Select(r => r["dataset"]).ToList() ?? [];
+        if (ours.Count == 0)
+        {
+            rows.Add(FromPaper(labels, "labels", null, "not run (notebook 00)", count: true));
+            rows.Add(FromPaper(train, "train points", null, "not run (notebook 00)", count: true));
+            return rows;
+        }
+        foreach (var name in ours)
+        {
+            var row = csv!.Row("dataset", name);
+            // The table's scale names every dataset of the run; each row is about one of them.
+            OurNumber? N(string col) => csv.Number(row, col) is { } n ? n with { Dataset = name } : null;
+            rows.Add(FromPaper(labels, $"labels — paper: {labels.Dataset}; ours: {name}", N("labels"), count: true));
+            rows.Add(FromPaper(train, $"train points — paper: {train.Dataset}; ours: {name}", N("train points"), count: true));
+            foreach (var (col, count) in new[] { ("test points", true), ("labels per train point", false),
+                         ("train points per label", false), ("zero-shot share %", false) })
+                rows.Add(new ComparisonRow($"{col} — ours: {name}", null, null, null, false, N(col), Count: count));
+        }
+        return rows;
+    }
+
+    private static IReadOnlyList<ComparisonRow> EncoderRows(PaperNumbers paper, ResultCsv? csv, HashSet<string> used)
+    {
+        var rows = new List<ComparisonRow>();
+        // The table's scale lists the trained methods' seeds; BM25 ran once, deterministically, whatever the seeds.
+        OurNumber? Ours(string method, string metric) =>
+            csv?.Number(csv.Row("method", method), metric) is { } n ? (method == "bm25" ? n with { Seeds = "" } : n) : null;
+        const string missing = "not run";
+        foreach (var (method, label) in new[] { ("bm25", "BM25 (lexical baseline)"),
+                     ("random-batches", "Siamese encoder, random batches"), ("ngame", "Siamese encoder, NGAME batches") })
+            foreach (var metric in new[] { "P@1", "P@5", "PSP@1", "PSP@5" })
+                rows.Add(new ComparisonRow($"{label}, {metric}", null, null, null, false, Ours(method, metric), missing));
+
+        var ngame = Ours("ngame", "P@1");
+        var random = Ours("random-batches", "P@1");
+        rows.Add(new ComparisonRow("NGAME batches − random batches, P@1 gain (points)", null, null, null, false,
+            ngame is not null && random is not null ? ngame with { Value = ngame.Value - random.Value } : null, missing));
+
+        var dexml = paper["dexml-131k"];
+        var qwen = paper["qwen7b-instruct-131k-p1"];
+        used.Add(dexml.Id); used.Add(qwen.Id);
+        rows.Add(FromPaper(dexml, $"DEXML (context, not this paper), {dexml.Dataset}, P@1 — vs our NGAME encoder", ngame, missing));
+        rows.Add(FromPaper(dexml, $"DEXML (context, not this paper), {dexml.Dataset}, P@5 — vs our NGAME encoder",
+            Ours("ngame", "P@5"), missing, p5: true));
+        rows.Add(FromPaper(qwen, $"{qwen.Claim} (paper's text-only state of the art), {qwen.Dataset}, P@1 — vs our NGAME encoder", ngame, missing));
+        return rows;
+    }
+}
