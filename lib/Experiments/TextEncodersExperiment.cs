@@ -103,8 +103,18 @@ public sealed record TextEncodersResult(
 /// </summary>
 public static class TextEncodersExperiment
 {
-    /// <summary>bm25: lexical baseline; random-batches / ngame: the Siamese encoder without / with NGAME batches.</summary>
-    public static readonly string[] KnownMethods = ["bm25", "random-batches", "ngame"];
+    /// <summary>
+    /// bm25: lexical baseline; random-batches / ngame: the Siamese encoder without / with NGAME batches, trained with the
+    /// paper's triplet loss; infonce-random-batches / infonce-ngame: the same with the in-batch softmax loss
+    /// (loss.kind infonce), which does not collapse from random initialisation (results/training-debian-deps-titles-small.md).
+    /// </summary>
+    public static readonly string[] KnownMethods = ["bm25", "random-batches", "ngame", "infonce-random-batches", "infonce-ngame"];
+
+    /// <summary>Whether a trained method uses NGAME batches.</summary>
+    public static bool UsesNgame(string method) => method.EndsWith("ngame", StringComparison.Ordinal);
+
+    /// <summary>The loss a trained method uses (the configuration's loss.kind).</summary>
+    public static string LossKind(string method) => method.StartsWith("infonce-", StringComparison.Ordinal) ? "infonce" : "triplet";
 
     public const string SummaryName = "text-encoders";
     public const string RunsName = "text-encoders-runs";
@@ -171,7 +181,8 @@ public static class TextEncodersExperiment
             $"data.dir={src.Directory}",
             $"data.vocab={Path.Combine(root, "assets", "vocab", "bert-base-uncased", "vocab.txt")}",
             $"run.out_dir={runsRoot}",
-            $"sampler.ngame.enabled={(method == "ngame" ? "true" : "false")}",
+            $"sampler.ngame.enabled={(UsesNgame(method) ? "true" : "false")}",
+            $"loss.kind={LossKind(method)}",
             $"eval.propensity_a={c.PropensityA.ToString(CultureInfo.InvariantCulture)}",
             $"eval.propensity_b={c.PropensityB.ToString(CultureInfo.InvariantCulture)}",
         };
