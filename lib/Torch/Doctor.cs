@@ -18,6 +18,8 @@ public static class Doctor
         double matmul_gflops,       // float32 1024x1024 matmul, measured
         double? load_average,       // 1-minute load average during the measurement (other processes slow it down)
         string? omp_wait_policy,    // OMP_WAIT_POLICY at start-up; PASSIVE avoids spin-waiting on a shared, busy machine
+        string? openblas_core,      // the kernel family OpenBLAS chose (openblas_get_corename), null when not OpenBLAS
+        string? openblas_core_advice, // set when OpenBLAS fell back to a pre-AVX2 kernel on a CPU that has AVX2/AVX-512
         string cpu_capability,      // from at::show_config (e.g. AVX2)
         Dictionary<string, bool> assets,
         string[] datasets);         // folders under data/
@@ -26,7 +28,17 @@ public static class Doctor
     {
         var cfg = torch.config();
         var (blas, isOpen) = DetectBlas();
-        var gflops = MeasureMatmulGflops(1024, matmulSeconds);
+        // Measured with one intra-op thread per logical CPU (libtorch passes its thread count on to OpenBLAS), so the
+        // figure is the machine's, not the default single thread's.
+        var threadsBefore = torch.get_num_threads();
+        double gflops;
+        try
+        {
+            torch.set_num_threads(Environment.ProcessorCount);
+            gflops = MeasureMatmulGflops(1024, matmulSeconds);
+        }
+        finally { torch.set_num_threads(threadsBefore); }
+        var core = isOpen ? OpenBlasCore(blas) : null;
         var cudaCount = torch.cuda.device_count();
         var devices = new[] { "cpu" }.Concat(Enumerable.Range(0, cudaCount).Select(i => $"cuda:{i}")).ToArray();
         var cap = cfg.Split('\n').Select(l => l.Trim().TrimStart('-', ' ')).FirstOrDefault(l => l.StartsWith("CPU capability usage:", StringComparison.Ordinal))
@@ -47,7 +59,51 @@ public static class Doctor
         return new Report(torch.version, blas, isOpen,
             isOpen ? null : "OpenBLAS is not in use: libtorch falls back to the slow reference BLAS (~6 GFLOP/s). " +
                             "Install it as root: apt-get install -y libopenblas0-pthread",
-            torch.get_num_threads(), Environment.ProcessorCount, cudaCount > 0, devices, Math.Round(gflops, 1), LoadAverage(), Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), cap, assets, datasets);
+            torch.get_num_threads(), Environment.ProcessorCount, cudaCount > 0, devices, Math.Round(gflops, 1), LoadAverage(),
+            Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), core, CoreAdvice(core), cap, assets, datasets);
+    }
+
+    // OpenBLAS kernel families older than Haswell use no AVX2/FMA.
+    private static readonly HashSet<string> PreAvx2Cores = new(StringComparer.OrdinalIgnoreCase)
+        { "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Sandybridge", "Katmai", "Coppermine", "Northwood", "Banias" };
+
+    /// <summary>
+    /// The kernel family OpenBLAS picked. On virtual CPUs with a generic model name, Debian's OpenBLAS 0.3.21 can fall back
+    /// to "Prescott" (SSE3) although the CPU has AVX2/AVX-512: measured here 58 GFLOP/s instead of 186 with SkylakeX.
+    /// </summary>
+    public static string? OpenBlasCore(string blasDescription)
+    {
+        var open = blasDescription.IndexOf('(');
+        var path = open >= 0 ? blasDescription[(open + 1)..].TrimEnd(')') : blasDescription;
+        if (!System.Runtime.InteropServices.NativeLibrary.TryLoad(path, out var handle)) return null;
+        if (!System.Runtime.InteropServices.NativeLibrary.TryGetExport(handle, "openblas_get_corename", out var fn)) return null;
+        unsafe
+        {
+            var name = ((delegate* unmanaged<nint>)fn)();
+            return System.Runtime.InteropServices.Marshal.PtrToStringAnsi(name);
+        }
+    }
+
+    /// <summary>Advice when OpenBLAS runs a pre-AVX2 kernel on a CPU whose flags say it could do better.</summary>
+    public static string? CoreAdvice(string? core)
+    {
+        if (core is null || !PreAvx2Cores.Contains(core)) return null;
+        HashSet<string> flags;
+        try
+        {
+            flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))
+                ?.Split(':', 2)[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal) ?? [];
+        }
+        catch (IOException) { return null; }
+        string? better = flags.IsSupersetOf(["avx512f", "avx512bw", "avx512dq", "avx512vl"]) ? "SkylakeX"
+            : flags.IsSupersetOf(["avx2", "fma"]) ? "Haswell" : null;
+        if (better is null) return null;
+        var set = Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE");
+        return set is not null
+            ? $"OpenBLAS runs its {core} kernels although OPENBLAS_CORETYPE={set} is set; this CPU supports {better}."
+            : $"OpenBLAS did not recognise this CPU and runs its {core} (pre-AVX2) kernels although the CPU supports {better}: " +
+              $"export OPENBLAS_CORETYPE={better} before starting (about 3x faster matmul measured on such a machine). " +
+              "Left to you on purpose: the project never changes OpenBLAS settings itself.";
     }
 
     /// <summary>BLAS actually mapped into this process (after a matmul), falling back to the Debian alternative link.</summary>

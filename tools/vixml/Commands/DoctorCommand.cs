@@ -28,6 +28,8 @@ public sealed class DoctorCommand : ICliCommand
             Console.WriteLine($"libtorch        {r.libtorch}");
             Console.WriteLine($"blas            {r.blas}");
             if (r.blas_advice is not null) Console.WriteLine($"                {r.blas_advice}");
+            if (r.openblas_core is not null) Console.WriteLine($"openblas core   {r.openblas_core}");
+            if (r.openblas_core_advice is not null) Console.WriteLine($"                {r.openblas_core_advice}");
             Console.WriteLine($"threads         {r.threads} (logical cpus {r.logical_cpus})");
             Console.WriteLine($"cpu capability  {r.cpu_capability}");
             Console.WriteLine($"omp wait policy {r.omp_wait_policy ?? "(default: active spinning)"}" +
@@ -36,7 +38,7 @@ public sealed class DoctorCommand : ICliCommand
             Console.WriteLine($"cuda available  {(r.cuda_available ? "yes" : "no")}");
             Console.WriteLine($"devices         {string.Join(", ", r.devices)}");
             var busy = r.load_average is double l && l > r.logical_cpus ? $"; machine busy: load {l:F1} on {r.logical_cpus} cpus" : "";
-            Console.WriteLine($"matmul          {r.matmul_gflops:F1} GFLOP/s (float32 1024x1024)" + (r.matmul_gflops < 100 ? $"  [below the expected 100{busy}]" : ""));
+            Console.WriteLine($"matmul          {r.matmul_gflops:F1} GFLOP/s (float32 1024x1024, {r.logical_cpus} threads)" + (r.matmul_gflops < 100 ? $"  [below the expected 100{busy}]" : ""));
             Console.WriteLine($"assets          {string.Join(", ", r.assets.Select(kv => $"{kv.Key}={(kv.Value ? "yes" : "no")}"))}");
             Console.WriteLine($"datasets        {(r.datasets.Length == 0 ? "(none under data/)" : string.Join(", ", r.datasets))}");
             return 0;
