@@ -22,19 +22,6 @@ public static class HfCheckpoint
             return new CheckpointTensor(n, i.DType.HeaderName(), i.Shape, Path.GetFileName(i.File));
         }).ToList();
 
-    private static DType ToDType(SafeDType t) => t switch
-    {
-        SafeDType.F32 => DType.float32,
-        SafeDType.F16 => DType.float16,
-        SafeDType.BF16 => DType.bfloat16,
-        SafeDType.F64 => DType.float64,
-        SafeDType.I64 => DType.int64,
-        SafeDType.I32 => DType.int32,
-        SafeDType.U8 => DType.uint8,
-        SafeDType.BOOL => DType.bool_,
-        _ => throw new ArgumentOutOfRangeException(nameof(t), t, null),
-    };
-
     /// <summary>
     /// Fills every parameter and persistent buffer of <paramref name="model"/> from the folder's checkpoint, strictly
     /// (see <see cref="CheckpointKeys.Match"/>); storage F32/F16/BF16/F64 is converted to the parameter's dtype.
@@ -52,7 +39,7 @@ public static class HfCheckpoint
                 var info = src.Info(ct.Name);
                 var bytes = GC.AllocateUninitializedArray<byte>(checked((int)info.ByteLength));
                 src.ReadInto(ct.Name, bytes);
-                using var stored = from_bytes(bytes, ToDType(info.DType), info.Shape);
+                using var stored = from_bytes(bytes, info.DType.ToTorch(), info.Shape);
                 own[key].copy_(stored); // converts storage dtype (bf16/f16) to the parameter's float32
             }
         }

@@ -20,36 +20,12 @@ public static class Qwen2Checkpoint
         new("layers.*.self_attn.rotary_emb.inv_freq", true, "RoPE buffer saved by old transformers versions; recomputed from rope_theta"),
     ]);
 
-    public static DType ToDType(SafeDType t) => t switch
-    {
-        SafeDType.F32 => DType.float32,
-        SafeDType.BF16 => DType.bfloat16,
-        SafeDType.F16 => DType.float16,
-        SafeDType.F64 => DType.float64,
-        SafeDType.I64 => DType.int64,
-        SafeDType.I32 => DType.int32,
-        SafeDType.U8 => DType.uint8,
-        SafeDType.BOOL => DType.bool_,
-        _ => throw new ArgumentException($"unsupported safetensors dtype {t}"),
-    };
-
-    public static SafeDType ToSafe(DType t) => t switch
-    {
-        DType.float32 => SafeDType.F32,
-        DType.bfloat16 => SafeDType.BF16,
-        DType.float16 => SafeDType.F16,
-        DType.float64 => SafeDType.F64,
-        DType.int64 => SafeDType.I64,
-        DType.int32 => SafeDType.I32,
-        _ => throw new ArgumentException($"dtype {t} cannot be saved"),
-    };
-
     /// <summary>Reads one tensor of a safetensors source into a CPU tensor of its stored dtype.</summary>
     public static Tensor ReadTensor(ISafeTensorsSource source, string name)
     {
         var info = source.Info(name);
         var bytes = source.ReadBytes(name);
-        return from_bytes(bytes, ToDType(info.DType), info.Shape);
+        return from_bytes(bytes, info.DType.ToTorch(), info.Shape);
     }
 
     /// <summary>Loads config and weights from a model folder; compute in <paramref name="dtype"/>.</summary>
@@ -101,7 +77,7 @@ public static class Qwen2Checkpoint
         {
             if (name.Contains(".lora_")) continue;
             using var t = p.detach().to(storage).contiguous();
-            entries.Add(new SafeTensorsWriteEntry("model." + name, ToSafe(storage), p.shape, t.bytes()));
+            entries.Add(new SafeTensorsWriteEntry("model." + name, storage.ToSafeTensors(), p.shape, t.bytes()));
         }
         SafeTensorsWriter.Write(Path.Combine(dir, SafeTensorsCheckpoint.SingleFileName), entries,
             new Dictionary<string, string> { ["format"] = "pt" });
