@@ -17,7 +17,7 @@ public class PaperTablesTests
         var results = fixture == "" ? Repo.TempDir("vixml-empty-results") : Repo.Fixture("experiments", fixture);
         var written = new PaperTablesGenerator().Generate(new PaperTableContext(profile, results, tables, TextWriter.Null));
         Assert.Equal(["datasets.md", "text-encoders.md", "claims.md"], written.Select(Path.GetFileName));
-        return written.ToDictionary(Path.GetFileName!, File.ReadAllText);
+        return written.ToDictionary(p => Path.GetFileName(p), File.ReadAllText);
     }
 
     /// <summary>The cells of the table row whose claim starts with <paramref name="claimStart"/>.</summary>

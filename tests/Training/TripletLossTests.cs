@@ -123,28 +123,9 @@ public class TripletLossTests
         {
             var cfg = FromJson(c.Config);
             var batch = new LabelBatch(Enumerable.Range(0, c.B).ToArray(), Enumerable.Range(0, c.L).ToArray(), c.Pos, c.Target);
-            double F(double[] qv)
-            {
-                using var s = NewDisposeScope();
-                using var _ = no_grad();
-                return new TripletLoss(cfg).Forward(SimOf(tensor(qv, [c.B, c.D]), tensor(c.Lv, [c.L, c.D])), batch).item<double>();
-            }
-            double[] analytic;
-            using (NewDisposeScope())
-            {
-                var q = tensor(c.Q, [c.B, c.D], requires_grad: true);
-                new TripletLoss(cfg).Forward(SimOf(q, tensor(c.Lv, [c.L, c.D])), batch).backward();
-                analytic = q.grad!.ToArray<double>();
-            }
-            const double eps = 1e-6;
-            for (int i = 0; i < c.Q.Length; i += 3)
-            {
-                var plus = (double[])c.Q.Clone(); plus[i] += eps;
-                var minus = (double[])c.Q.Clone(); minus[i] -= eps;
-                double numeric = (F(plus) - F(minus)) / (2 * eps);
-                Assert.True(Math.Abs(numeric - analytic[i]) < 1e-6 + 1e-4 * Math.Abs(analytic[i]),
-                    $"q[{i}]: numeric {numeric} vs autograd {analytic[i]}");
-            }
+            using var scope = NewDisposeScope();
+            GradCheck.Check(q => new TripletLoss(cfg).Forward(SimOf(q, tensor(c.Lv, [c.L, c.D])), batch),
+                tensor(c.Q, [c.B, c.D]), absTol: 1e-6, relTol: 1e-4, stride: 3, name: "q");
         }
     }
 

@@ -75,9 +75,8 @@ public sealed class BertSelfAttention : Module
         var bias = cat([query.bias!, key.bias!, value.bias!]);                     // (3H)
         var qkv = F.linear(x, w, bias).view(b, t, 3, _heads, _headDim).permute(2, 0, 3, 1, 4); // (3, B, nh, T, hd)
         var (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));   // each (B, nh, T, hd)
-        var scores = q.matmul(k.transpose(-1, -2)) / Math.Sqrt(_headDim) + additiveMask; // (B, nh, T, T)
-        var probs = dropout.forward(scores.softmax(-1));
-        var ctx = probs.matmul(v).permute(0, 2, 1, 3).contiguous().view(b, t, _heads * _headDim); // (B, T, H)
+        var ctx = F.scaled_dot_product_attention(q, k, v, additiveMask, dropout.p, training: dropout.training) // (B, nh, T, hd)
+            .permute(0, 2, 1, 3).contiguous().view(b, t, _heads * _headDim);                                    // (B, T, H)
         return ctx.MoveToOuterScope();
     }
 }

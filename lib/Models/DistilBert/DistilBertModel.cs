@@ -2,6 +2,7 @@ using ViXml.Models.Hf;
 using ViXml.Torch;
 using static ViXml.Torch.torch;
 using static ViXml.Torch.torch.nn;
+using F = ViXml.Torch.torch.nn.functional;
 
 namespace ViXml.Models.DistilBert;
 
@@ -63,12 +64,9 @@ public sealed class MultiHeadSelfAttention : Module
         using var scope = NewDisposeScope();
         var (b, t) = (x.size(0), x.size(1));
         Tensor Heads(Tensor y) => y.view(b, t, _heads, _headDim).transpose(1, 2); // (B, nh, T, hd)
-        var q = Heads(q_lin.forward(x)) / Math.Sqrt(_headDim);
-        var k = Heads(k_lin.forward(x));
-        var v = Heads(v_lin.forward(x));
-        var scores = q.matmul(k.transpose(2, 3)).masked_fill(padding, float.MinValue); // (B, nh, T, T)
-        var probs = dropout.forward(scores.softmax(-1));
-        var ctx = probs.matmul(v).transpose(1, 2).contiguous().view(b, t, _heads * _headDim);
+        var (q, k, v) = (Heads(q_lin.forward(x)), Heads(k_lin.forward(x)), Heads(v_lin.forward(x)));
+        var ctx = F.scaled_dot_product_attention(q, k, v, padding.logical_not(), dropout.p, training: dropout.training)
+            .transpose(1, 2).contiguous().view(b, t, _heads * _headDim);
         return out_lin.forward(ctx).MoveToOuterScope();
     }
 }

@@ -60,7 +60,7 @@ public sealed record Qwen2Config : HfConfig, IEncoderConfig
     public override IReadOnlyList<string> KnownArchitectures => Architectures_;
 
     /// <summary>Reads and validates a config.json (a model folder or the file).</summary>
-    public static Qwen2Config Load(string dirOrFile) => HfConfig.Load(dirOrFile) as Qwen2Config
+    public static new Qwen2Config Load(string dirOrFile) => HfConfig.Load(dirOrFile) as Qwen2Config
         ?? throw new HfConfigException($"{dirOrFile}: not a Qwen2 config (model_type must be \"qwen2\")");
 
     /// <summary>Binds a parsed config object; <paramref name="source"/> names the file in errors.</summary>
