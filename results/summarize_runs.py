@@ -2,7 +2,7 @@
 """Summarises training runs and BM25 baselines into a Markdown table (mean ± sample std over seeds).
 Usage: summarize_runs.py OUT.md TITLE BM25.json GROUP=results/runs/PREFIX-s* [GROUP=...]
 Each run folder must hold run.json with final_metrics and untrained_metrics (written by `vixml train`)."""
-import glob, json, statistics, sys
+import glob, json, os, statistics, sys
 
 KEYS = ["P@1", "P@3", "P@5", "PSP@1", "PSP@3", "PSP@5"]
 
@@ -21,10 +21,11 @@ rows.append(("BM25 (k1 1.2, b 0.75)", "—", [fmt([bm25[k]]) for k in KEYS], "")
 per_seed = ["method,run,seed,epochs,seconds," + ",".join(KEYS)]
 for g in groups:
     name, pattern = g.split("=", 1)
-    runs = [json.load(open(p)) for p in sorted(glob.glob(pattern + "/run.json"))]
+    # The run column is the run folder's name (run.json's "name" is the config's, shared by --out runs).
+    runs = [dict(json.load(open(p)), folder=os.path.basename(os.path.dirname(p))) for p in sorted(glob.glob(pattern + "/run.json"))]
     runs = [r for r in runs if r.get("status") == "finished"]
     for r in runs:
-        per_seed.append(",".join([name, r["name"], str(r["seeds"]["seed"]), str(r["epochs_done"]),
+        per_seed.append(",".join([name, r["folder"], str(r["seeds"]["seed"]), str(r["epochs_done"]),
                                   f'{r["timings"]["total_seconds"]:.0f}'] + [f'{100 * r["final_metrics"][k]:.4f}' for k in KEYS]))
     if not runs:
         continue
