@@ -9,9 +9,11 @@ using static ViXml.Torch.torch;
 namespace ViXml.Bench;
 
 /// <summary>
-/// Training throughput (queries/s) of the `cpu` profile's model (MiniLM-L3 shape): our trainer's step (SiameseModel,
-/// TripletLoss, clip, AdamW) vs the same loop in Debian's PyTorch (bench/python/bench_train.py), side by side.
-/// args: [batch=128] [tokens=16] [steps=3] [threads=2] [hidden=384] [layers=3] [heads=12] [intermediate=1536]
+/// Training throughput (queries/s) of the `cpu` profile's model (MiniLM-L3 shape, batch 256, InfoNCE as in
+/// configs/cpu.yaml): our trainer's step (SiameseModel, InfoNceLoss or TripletLoss, clip, AdamW) vs the same loop in
+/// Debian's PyTorch (bench/python/bench_train.py), side by side.
+/// args: [batch=256] [tokens=16] [steps=3] [threads=2] [hidden=384] [layers=3] [heads=12] [intermediate=1536]
+///       [loss=infonce|triplet]
 /// </summary>
 public sealed class TrainBench : IBenchmark
 {
@@ -21,8 +23,10 @@ public sealed class TrainBench : IBenchmark
     public int Run(string[] args)
     {
         int Arg(int i, int def) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : def;
-        int b = Arg(0, 128), t = Arg(1, 16), steps = Arg(2, 3), threads = Arg(3, 2);
+        int b = Arg(0, 256), t = Arg(1, 16), steps = Arg(2, 3), threads = Arg(3, 2);
         int hidden = Arg(4, 384), layers = Arg(5, 3), heads = Arg(6, 12), inter = Arg(7, 1536);
+        var lossKind = args.Length > 8 ? args[8] : "infonce";
+        if (lossKind is not ("infonce" or "triplet")) throw new ArgumentException($"loss must be infonce or triplet, not '{lossKind}'");
         set_num_threads(threads);
         var mc = new ModelConfig { Hidden = hidden, Layers = layers, Heads = heads, Intermediate = inter, MaxPositions = 512 };
         using var model = SiameseModel.Create(mc, 30522, 0);
@@ -31,7 +35,9 @@ public sealed class TrainBench : IBenchmark
         var noDecay = model.named_parameters().Where(p => SiameseModel.IsNoDecay(p.name)).Select(p => p.param).ToList();
         using var opt = new optim.AdamW([new optim.ParamGroup(decay, weight_decay: 0.01), new optim.ParamGroup(noDecay, weight_decay: 0.0)],
             lr: 5e-4, eps: 1e-6);
-        var loss = new TripletLoss(new LossConfig());
+        IBatchLoss loss = lossKind == "infonce"
+            ? new InfoNceLoss(new LossConfig { Kind = LossKind.Infonce, Temperature = 0.05 })
+            : new TripletLoss(new LossConfig());
         var rng = new Rng(1);
         long[] Ids() => Enumerable.Range(0, b * t).Select(_ => 1L + rng.NextInt(30521)).ToArray();
         var qIds = Ids(); var lIds = Ids();
@@ -57,12 +63,12 @@ public sealed class TrainBench : IBenchmark
         for (int s = 0; s < steps; s++) Step();
         double ours = steps * b / sw.Elapsed.TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"ours:    {ours,8:F1} queries/s  (B={b} T={t} H={hidden} L={layers} threads={get_num_threads()})"));
+            $"ours:    {ours,8:F1} queries/s  (B={b} T={t} H={hidden} L={layers} loss={lossKind} threads={get_num_threads()})"));
 
         var script = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "python", "bench_train.py");
         if (!File.Exists(script)) script = Path.Combine("bench", "python", "bench_train.py");
         var psi = new ProcessStartInfo("/usr/bin/python3",
-            $"{script} --threads {threads} --batch {b} --tokens {t} --steps {steps} --hidden {hidden} --layers {layers} --heads {heads} --intermediate {inter}")
+            $"{script} --threads {threads} --batch {b} --tokens {t} --steps {steps} --hidden {hidden} --layers {layers} --heads {heads} --intermediate {inter} --loss {lossKind}")
         { RedirectStandardOutput = true, UseShellExecute = false };
         using var p = Process.Start(psi)!;
         var line = p.StandardOutput.ReadToEnd().Trim().Split('\n').LastOrDefault() ?? "";

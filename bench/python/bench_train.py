@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """The training loop of `vixml train` (cpu profile shape) in Debian's PyTorch, for bench/TrainBench.cs.
-One step: embed B queries and B labels with the shared MiniLM-L3-shaped encoder (mean pool + L2), triplet loss with
-in-batch hard negatives (top-10, dynamic margin, softmax(s_n/0.1) weights, label->query term), backward, clip 1.0,
-AdamW. Every label i is query i's positive (the target is the identity). Prints one JSON line with queries/s.
-Usage: bench_train.py [--threads 2] [--batch 128] [--tokens 16] [--steps 3] [--warmup 1] [--hidden 384] [--layers 3]
-       [--heads 12] [--intermediate 1536]"""
+One step: embed B queries and B labels with the shared MiniLM-L3-shaped encoder (mean pool + L2), then either
+InfoNCE (softmax(s/0.05) cross-entropy, both directions; the cpu profile's loss) or the triplet loss with in-batch hard
+negatives (top-10, dynamic margin, softmax(s_n/0.1) weights, label->query term), backward, clip 1.0, AdamW. Every
+label i is query i's positive (the target is the identity). Prints one JSON line with queries/s.
+Usage: bench_train.py [--threads 2] [--batch 256] [--tokens 16] [--steps 3] [--warmup 1] [--hidden 384] [--layers 3]
+       [--heads 12] [--intermediate 1536] [--loss infonce|triplet]"""
 import argparse
 import json
 import os
@@ -29,8 +30,13 @@ def direction(sim, target, pos, k=10, tau=0.1):
     return h.sum(1).mean()
 
 
+def infonce(sim, pos, temperature=0.05):
+    return torch.nn.functional.cross_entropy(sim / temperature, pos)
+
+
 ap = argparse.ArgumentParser()
-for name, default in [("threads", 2), ("batch", 128), ("tokens", 16), ("steps", 3), ("warmup", 1), ("hidden", 384),
+ap.add_argument("--loss", choices=["infonce", "triplet"], default="infonce")
+for name, default in [("threads", 2), ("batch", 256), ("tokens", 16), ("steps", 3), ("warmup", 1), ("hidden", 384),
                       ("layers", 3), ("heads", 12), ("intermediate", 1536)]:
     ap.add_argument("--" + name, type=int, default=default)
 a = ap.parse_args()
@@ -54,7 +60,10 @@ def step():
     q = model.embed(q_ids, q_mask)
     l = model.embed(l_ids, l_mask)
     sim = q @ l.t()
-    loss = direction(sim, target, pos) + direction(sim.t(), target, pos)
+    if a.loss == "infonce":
+        loss = infonce(sim, pos) + infonce(sim.t(), pos)
+    else:
+        loss = direction(sim, target, pos) + direction(sim.t(), target, pos)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
