@@ -106,7 +106,8 @@ public static class TextEncodersExperiment
     /// <summary>
     /// bm25: lexical baseline; random-batches / ngame: the Siamese encoder without / with NGAME batches, trained with the
     /// paper's triplet loss; infonce-random-batches / infonce-ngame: the same with the in-batch softmax loss
-    /// (loss.kind infonce), which does not collapse from random initialisation (results/training-debian-deps-titles-small.md).
+    /// (loss.kind infonce), which does not collapse from random initialisation; the triplet loss does on `small`
+    /// (results/training-debian-deps-titles-small.md) but recovers on `full` (results/training-debian-deps-titles-full.md).
     /// </summary>
     public static readonly string[] KnownMethods = ["bm25", "random-batches", "ngame", "infonce-random-batches", "infonce-ngame"];
 
