@@ -2,7 +2,6 @@ using ViXml.Models.Hf;
 using ViXml.Torch;
 using static ViXml.Torch.torch;
 using static ViXml.Torch.torch.nn;
-using F = ViXml.Torch.torch.nn.functional;
 
 namespace ViXml.Models.Bert;
 
@@ -52,12 +51,11 @@ public sealed class BertSelfAttention : Module
 {
     public readonly Linear query, key, value;
     public readonly Dropout dropout;
-    private readonly int _heads, _headDim;
+    private readonly int _heads;
 
     public BertSelfAttention(BertConfig c)
     {
         _heads = c.NumAttentionHeads;
-        _headDim = c.HiddenSize / c.NumAttentionHeads;
         query = register_module("query", new Linear(c.HiddenSize, c.HiddenSize));
         key = register_module("key", new Linear(c.HiddenSize, c.HiddenSize));
         value = register_module("value", new Linear(c.HiddenSize, c.HiddenSize));
@@ -65,52 +63,19 @@ public sealed class BertSelfAttention : Module
     }
 
     /// <summary>x (B, T, H), additive mask (B, 1, 1, T) → context (B, T, H).</summary>
-    public Tensor forward(Tensor x, Tensor additiveMask)
-    {
-        using var scope = NewDisposeScope();
-        var (b, t) = (x.size(0), x.size(1));
-        // One (H -> 3H) projection instead of three: the same dot products, one GEMM pass over x. The weights stay
-        // three HF-named parameters; cat is differentiable, so training sees them separately.
-        var w = cat([query.weight, key.weight, value.weight]);                     // (3H, H)
-        var bias = cat([query.bias!, key.bias!, value.bias!]);                     // (3H)
-        var qkv = F.linear(x, w, bias).view(b, t, 3, _heads, _headDim).permute(2, 0, 3, 1, 4); // (3, B, nh, T, hd)
-        var (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));   // each (B, nh, T, hd)
-        var ctx = F.scaled_dot_product_attention(q, k, v, additiveMask, dropout.p, training: dropout.training) // (B, nh, T, hd)
-            .permute(0, 2, 1, 3).contiguous().view(b, t, _heads * _headDim);                                    // (B, T, H)
-        return ctx.MoveToOuterScope();
-    }
-}
-
-/// <summary>Attention output projection, dropout, residual, LayerNorm.</summary>
-public sealed class BertSelfOutput : Module
-{
-    public readonly Linear dense;
-    public readonly LayerNorm LayerNorm;
-    public readonly Dropout dropout;
-
-    public BertSelfOutput(BertConfig c)
-    {
-        dense = register_module("dense", new Linear(c.HiddenSize, c.HiddenSize));
-        LayerNorm = register_module("LayerNorm", new LayerNorm(c.HiddenSize, c.LayerNormEps));
-        dropout = register_module("dropout", new Dropout(c.HiddenDropoutProb));
-    }
-
-    public Tensor forward(Tensor h, Tensor residual)
-    {
-        using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(h)) + residual).MoveToOuterScope();
-    }
+    public Tensor forward(Tensor x, Tensor additiveMask) =>
+        FusedSelfAttention.Forward(x, query, key, value, _heads, additiveMask, dropout);
 }
 
 public sealed class BertAttention : Module
 {
     public readonly BertSelfAttention self;
-    public readonly BertSelfOutput output;
+    public readonly BertOutput output;
 
     public BertAttention(BertConfig c)
     {
         self = register_module("self", new BertSelfAttention(c));
-        output = register_module("output", new BertSelfOutput(c));
+        output = register_module("output", new BertOutput(c.HiddenSize, c));
     }
 
     public Tensor forward(Tensor x, Tensor additiveMask)
@@ -139,16 +104,19 @@ public sealed class BertIntermediate : Module
     }
 }
 
-/// <summary>Feed-forward down-projection, dropout, residual, LayerNorm.</summary>
+/// <summary>
+/// dense (in → H), dropout, residual, LayerNorm: HF's BertSelfOutput (attention.output, in = H) and BertOutput
+/// (layer.output, in = intermediate size) are the same module with a different input width.
+/// </summary>
 public sealed class BertOutput : Module
 {
     public readonly Linear dense;
     public readonly LayerNorm LayerNorm;
     public readonly Dropout dropout;
 
-    public BertOutput(BertConfig c)
+    public BertOutput(int inFeatures, BertConfig c)
     {
-        dense = register_module("dense", new Linear(c.IntermediateSize, c.HiddenSize));
+        dense = register_module("dense", new Linear(inFeatures, c.HiddenSize));
         LayerNorm = register_module("LayerNorm", new LayerNorm(c.HiddenSize, c.LayerNormEps));
         dropout = register_module("dropout", new Dropout(c.HiddenDropoutProb));
     }
@@ -170,7 +138,7 @@ public sealed class BertLayer : Module
     {
         attention = register_module("attention", new BertAttention(c));
         intermediate = register_module("intermediate", new BertIntermediate(c));
-        output = register_module("output", new BertOutput(c));
+        output = register_module("output", new BertOutput(c.IntermediateSize, c));
     }
 
     /// <summary>(B, T, H) → (B, T, H).</summary>

@@ -2,7 +2,6 @@ using ViXml.Models.Hf;
 using ViXml.Torch;
 using static ViXml.Torch.torch;
 using static ViXml.Torch.torch.nn;
-using F = ViXml.Torch.torch.nn.functional;
 
 namespace ViXml.Models.DistilBert;
 
@@ -45,12 +44,11 @@ public sealed class MultiHeadSelfAttention : Module
 {
     public readonly Linear q_lin, k_lin, v_lin, out_lin;
     public readonly Dropout dropout;
-    private readonly int _heads, _headDim;
+    private readonly int _heads;
 
     public MultiHeadSelfAttention(DistilBertConfig c)
     {
         _heads = c.NHeads;
-        _headDim = c.Dim / c.NHeads;
         q_lin = register_module("q_lin", new Linear(c.Dim, c.Dim));
         k_lin = register_module("k_lin", new Linear(c.Dim, c.Dim));
         v_lin = register_module("v_lin", new Linear(c.Dim, c.Dim));
@@ -61,13 +59,9 @@ public sealed class MultiHeadSelfAttention : Module
     /// <summary>x (B, T, H), padding (B, 1, 1, T) bool (true = padding) → (B, T, H).</summary>
     public Tensor forward(Tensor x, Tensor padding)
     {
-        using var scope = NewDisposeScope();
-        var (b, t) = (x.size(0), x.size(1));
-        Tensor Heads(Tensor y) => y.view(b, t, _heads, _headDim).transpose(1, 2); // (B, nh, T, hd)
-        var (q, k, v) = (Heads(q_lin.forward(x)), Heads(k_lin.forward(x)), Heads(v_lin.forward(x)));
-        var ctx = F.scaled_dot_product_attention(q, k, v, padding.logical_not(), dropout.p, training: dropout.training)
-            .transpose(1, 2).contiguous().view(b, t, _heads * _headDim);
-        return out_lin.forward(ctx).MoveToOuterScope();
+        using var attend = padding.logical_not();
+        using var ctx = FusedSelfAttention.Forward(x, q_lin, k_lin, v_lin, _heads, attend, dropout);
+        return out_lin.forward(ctx);
     }
 }
 
