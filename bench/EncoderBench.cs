@@ -5,7 +5,9 @@ using ViXml.Models;
 using ViXml.Models.Bert;
 using ViXml.Models.Hf;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Bench;
 
@@ -30,7 +32,7 @@ public sealed class EncoderBench : IBenchmark
         model.eval();
         using var gen = new Generator(1);
         using var ids = randint(1, BertConfig.MiniLmL3.VocabSize, [b, t], generator: gen);
-        using var mask = ones([b, t], DType.int64);
+        using var mask = ones([b, t], ScalarType.Int64);
 
         EncoderMeasurement Ours()
         {

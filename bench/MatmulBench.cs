@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Bench;
 
@@ -18,7 +20,7 @@ public sealed class MatmulBench : IBenchmark
         var seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0;
         int[] sizes = [256, 512, 1024, 2048];
         set_num_threads(threads);
-        Console.WriteLine($"  libtorch {version}, threads {get_num_threads()}, BLAS {Doctor.DetectBlas().description}");
+        Console.WriteLine($"  libtorch {__version__}, threads {get_num_threads()}, BLAS {Doctor.DetectBlas()}");
         // Interleaved per size (PyTorch first on odd rows) so drifting machine load does not favour either side.
         Console.WriteLine($"  {"n",6} {"ours GFLOP/s",14} {"PyTorch GFLOP/s",16} {"ratio",7}");
         for (var k = 0; k < sizes.Length; k++)

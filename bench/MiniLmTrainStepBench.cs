@@ -3,8 +3,10 @@ using ViXml.Models;
 using ViXml.Models.Bert;
 using ViXml.Models.Hf;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
-using F = ViXml.Torch.torch.nn.functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace ViXml.Bench;
 
@@ -28,11 +30,11 @@ public sealed class MiniLmTrainStepBench : IBenchmark
         manual_seed(0);
         using var model = new BertModel(BertConfig.MiniLmL3, seed: 0);
         model.train();
-        using var opt = new optim.AdamW(model.parameters(), lr: 1e-4, weight_decay: 0.01);
+        using var opt = new Optim.AdamW(model.parameters(), lr: 1e-4, weight_decay: 0.01);
         using var gen = new Generator(1);
         using var qIds = randint(1, BertConfig.MiniLmL3.VocabSize, [b, t], generator: gen);
         using var lIds = randint(1, BertConfig.MiniLmL3.VocabSize, [b, t], generator: gen);
-        using var mask = ones([b, t], DType.int64);
+        using var mask = ones([b, t], ScalarType.Int64);
         using var target = arange(b);
         var loss = 0.0;
 

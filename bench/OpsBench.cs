@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
-using F = ViXml.Torch.torch.nn.functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace ViXml.Bench;
 
@@ -21,10 +23,10 @@ public sealed class OpsBench : IBenchmark
         manual_seed(0);
         var x = randn(64, 256).DetachFromDisposeScope();
         var y = randint(0, 10, [64]).DetachFromDisposeScope();
-        using var l1 = new nn.Linear(256, 512);
-        using var l2 = new nn.Linear(512, 10);
+        using var l1 = nn.Linear(256, 512);
+        using var l2 = nn.Linear(512, 10);
         var ps = l1.parameters().Concat(l2.parameters()).ToList();
-        using var opt = new optim.AdamW(ps, lr: 1e-3, weight_decay: 0.01);
+        using var opt = new Optim.AdamW(ps, lr: 1e-3, weight_decay: 0.01);
         double Step()
         {
             using var scope = NewDisposeScope();

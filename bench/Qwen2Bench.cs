@@ -3,7 +3,9 @@ using System.Text.Json;
 using ViXml.Models.Lora;
 using ViXml.Models.Qwen2;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Bench;
 
@@ -33,7 +35,7 @@ public sealed class Qwen2Bench : IBenchmark
         {
             var parts = m.Split('-');
             var (mode, dtypeName) = (parts[0], parts[1]);
-            var dtype = dtypeName == "bfloat16" ? DType.bfloat16 : DType.float32;
+            var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
             var (ours, oursCpu) = Ours(mode, dtype, layers, batch, tokens, rank, iters);
             var py = Python(root, mode, dtypeName, layers, batch, tokens, rank, iters, threads);
             string r(double a, double b) => b > 0 ? $"{a / b:F2}x" : "n/a";
@@ -43,7 +45,7 @@ public sealed class Qwen2Bench : IBenchmark
         return 0;
     }
 
-    private static (double Wall, double Cpu) Ours(string mode, DType dtype, int layers, int batch, int tokens, int rank, int iters)
+    private static (double Wall, double Cpu) Ours(string mode, ScalarType dtype, int layers, int batch, int tokens, int rank, int iters)
     {
         var cfg = Qwen2Presets.Qwen25_0_5B with { NumHiddenLayers = layers, VocabSize = 4096 };
         using var model = new Qwen2Model(cfg, dtype);
@@ -52,8 +54,8 @@ public sealed class Qwen2Bench : IBenchmark
         else model.eval();
         var gen = new Generator(2);
         using var ids = randint(0, 4096, [batch, tokens], generator: gen);
-        using var mask = ones([batch, tokens], dtype: DType.int64);
-        using (no_grad()) using (var tail = mask.slice(0, batch / 2).slice(1, tokens * 3 / 4)) tail.zero_();
+        using var mask = ones([batch, tokens], dtype: ScalarType.Int64);
+        using (no_grad()) using (var tail = mask.slice(0, batch / 2, batch, 1).slice(1, tokens * 3 / 4, tokens, 1)) tail.zero_();
         void Step()
         {
             using var scope = NewDisposeScope();

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using ViXml.Xmc.Search;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using ViXml.Torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Bench;
 

@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using ViXml.Torch;
 using ViXml.Training;
 using ViXml.Training.Config;
 using ViXml.Training.Sampling;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Bench;
 
@@ -31,10 +34,7 @@ public sealed class TrainBench : IBenchmark
         var mc = new ModelConfig { Hidden = hidden, Layers = layers, Heads = heads, Intermediate = inter, MaxPositions = 512 };
         using var model = SiameseModel.Create(mc, 30522, 0);
         model.train();
-        var decay = model.named_parameters().Where(p => !SiameseModel.IsNoDecay(p.name)).Select(p => p.param).ToList();
-        var noDecay = model.named_parameters().Where(p => SiameseModel.IsNoDecay(p.name)).Select(p => p.param).ToList();
-        using var opt = new optim.AdamW([new optim.ParamGroup(decay, weight_decay: 0.01), new optim.ParamGroup(noDecay, weight_decay: 0.0)],
-            lr: 5e-4, eps: 1e-6);
+        using var opt = new Optim.AdamW(Optim.decay_groups(model, 0.01), lr: 5e-4, eps: 1e-6);
         IBatchLoss loss = lossKind == "infonce"
             ? new InfoNceLoss(new LossConfig { Kind = LossKind.Infonce, Temperature = 0.05 })
             : new TripletLoss(new LossConfig());

@@ -1,7 +1,9 @@
 using ViXml.Torch;
-using static ViXml.Torch.torch;
-using static ViXml.Torch.torch.nn;
-using F = ViXml.Torch.torch.nn.functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+using F = TorchSharp.torch.nn.functional;
 
 namespace ViXml.Models;
 
@@ -26,8 +28,8 @@ public static class FusedSelfAttention
         var bias = cat([query.bias!, key.bias!, value.bias!]);                                  // (3H)
         var qkv = F.linear(x, w, bias).view(b, t, 3, heads, headDim).permute(2, 0, 3, 1, 4);    // (3, B, nh, T, hd)
         var (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));                // each (B, nh, T, hd)
-        return F.scaled_dot_product_attention(q, k, v, mask, dropout.p, training: dropout.training) // (B, nh, T, hd)
+        return F.scaled_dot_product_attention(q, k, v, mask, dropout.training ? dropout.p : 0.0) // (B, nh, T, hd)
             .permute(0, 2, 1, 3).contiguous().view(b, t, h)                                          // (B, T, H)
-            .MoveToOuterScope();
+            .MoveToOuterDisposeScope();
     }
 }

@@ -1,7 +1,9 @@
 using ViXml.Models.Hf;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
-using F = ViXml.Torch.torch.nn.functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace ViXml.Models;
 
@@ -104,13 +106,13 @@ public static class Pooling
             case PoolingMode.Last:
             {
                 var (b, h) = (hidden.size(0), hidden.size(2));
-                var last = mask.to(DType.int64).sum(1) - 1;                  // (B) index of the last real token
+                var last = mask.to(ScalarType.Int64).sum(1) - 1;                  // (B) index of the last real token
                 pooled = hidden.gather(1, last.view(b, 1, 1).expand(b, 1, h)).squeeze(1); // (B, H)
                 break;
             }
             default: throw new ArgumentOutOfRangeException(nameof(mode));
         }
-        return pooled.contiguous().MoveToOuterScope();
+        return pooled.contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>x / max(‖x‖₂, 1e-12) per row.</summary>
@@ -121,7 +123,7 @@ public static class Pooling
     {
         using var scope = NewDisposeScope();
         var pooled = Pool(encoder.Forward(ids, mask), mask, mode);
-        return (normalize ? L2Normalize(pooled) : pooled).MoveToOuterScope();
+        return (normalize ? L2Normalize(pooled) : pooled).MoveToOuterDisposeScope();
     }
 }
 
@@ -131,7 +133,7 @@ public static class Activations
     public static Tensor Apply(string name, Tensor x) => name switch
     {
         "gelu" => F.gelu(x),                                    // erf form (HF GELUActivation)
-        "gelu_new" or "gelu_pytorch_tanh" => F.gelu(x, "tanh"), // tanh approximation
+        "gelu_new" or "gelu_pytorch_tanh" => F.gelu(x, GELU.Approximate.tanh), // tanh approximation
         "relu" => F.relu(x),
         _ => throw new ArgumentException($"unknown activation '{name}'"),
     };

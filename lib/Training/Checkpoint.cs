@@ -2,7 +2,9 @@ using System.Text.Json;
 using ViXml.Common;
 using ViXml.Torch;
 using ViXml.Training.Sampling;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Training;
 
@@ -32,7 +34,7 @@ public static class Checkpoint
         return null;
     }
 
-    public static void Save(string runDir, SiameseModel model, optim.AdamW opt, State state)
+    public static void Save(string runDir, SiameseModel model, Optim.AdamW opt, State state)
     {
         var final = Path.Combine(runDir, DirName);
         var tmp = Path.Combine(runDir, DirName + ".tmp");
@@ -56,7 +58,7 @@ public static class Checkpoint
     }
 
     /// <summary>Loads parameters and optimiser state into the given objects and returns the rest.</summary>
-    public static State Load(string dir, SiameseModel model, optim.AdamW opt)
+    public static State Load(string dir, SiameseModel model, Optim.AdamW opt)
     {
         var statePath = Path.Combine(dir, "state.json");
         var s = JsonSerializer.Deserialize<StateJson>(File.ReadAllText(statePath))
@@ -65,7 +67,7 @@ public static class Checkpoint
         var o = TensorFile.Load(Path.Combine(dir, "optimizer.safetensors"));
         try
         {
-            model.load_state_dict(m);
+            model.load_hf_state_dict(m);
             float[]? stale = null;
             if (o.Remove("ngame.stale_embeddings", out var st))
             {

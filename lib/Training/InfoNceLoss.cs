@@ -1,6 +1,8 @@
 using ViXml.Torch;
 using ViXml.Training.Config;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Training;
 

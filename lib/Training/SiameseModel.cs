@@ -2,7 +2,9 @@ using ViXml.Models;
 using ViXml.Models.Hf;
 using ViXml.Torch;
 using ViXml.Training.Config;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Training;
 
@@ -11,21 +13,21 @@ namespace ViXml.Training;
 /// pooled, optionally passed through a square linear map, and L2-normalised, so inner products are cosine similarities.
 /// The label side is the same tower here; PRIME's enriched label side plugs in later as another component.
 /// </summary>
-public sealed class SiameseModel : nn.Module
+public sealed class SiameseModel : HfModule
 {
     public IEncoder Encoder { get; }
     public PoolingMode Pooling { get; }
     /// <summary>Optional (H → H) linear map after pooling; null when model.linear is false.</summary>
-    public nn.Linear? Transform { get; }
+    public Linear? Transform { get; }
 
-    public SiameseModel(IEncoder encoder, PoolingMode pooling, bool linear)
+    public SiameseModel(IEncoder encoder, PoolingMode pooling, bool linear) : base(nameof(SiameseModel))
     {
         Encoder = encoder;
         Pooling = pooling;
         register_module("encoder", encoder.Module);
         if (linear)
         {
-            Transform = register_module("transform", new nn.Linear(encoder.HiddenSize, encoder.HiddenSize));
+            Transform = register_module("transform", nn.Linear(encoder.HiddenSize, encoder.HiddenSize));
             // Start at the identity so the head does not scramble a (pre)trained encoder's geometry.
             using (no_grad())
             {
@@ -45,16 +47,11 @@ public sealed class SiameseModel : nn.Module
             ? prompted.EncodePooled(ids, mask, Pooling)
             : Models.Pooling.Pool(Encoder.Forward(ids, mask), mask, Pooling);        // (B, H)
         if (Transform is not null) pooled = Transform.forward(pooled);
-        return Models.Pooling.L2Normalize(pooled).MoveToOuterScope();
+        return Models.Pooling.L2Normalize(pooled).MoveToOuterDisposeScope();
     }
 
     /// <summary>Is this parameter part of the encoder (its own learning rate) rather than a head?</summary>
     public static bool IsEncoderParameter(string name) => name.StartsWith("encoder.", StringComparison.Ordinal);
-
-    /// <summary>No weight decay on biases and LayerNorm parameters (HF/BERT convention, as the reference).</summary>
-    public static bool IsNoDecay(string name) =>
-        name.EndsWith(".bias", StringComparison.Ordinal) || name.Contains("LayerNorm", StringComparison.Ordinal)
-        || name.Contains("layer_norm", StringComparison.Ordinal);
 
     /// <summary>Builds the model a configuration describes (random init from <paramref name="seed"/> or pretrained).</summary>
     public static SiameseModel Create(ModelConfig m, int vocabSize, long seed)

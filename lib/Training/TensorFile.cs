@@ -1,6 +1,8 @@
 using ViXml.Torch;
-using ViXml.Torch.SafeTensors;
-using static ViXml.Torch.torch;
+using ViXml.SafeTensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Training;
 
@@ -14,7 +16,7 @@ public static class TensorFile
         foreach (var (name, t) in tensors)
         {
             using var c = t.detach().cpu().contiguous();
-            entries.Add(new SafeTensorsWriteEntry(name, t.dtype.ToSafeTensors(), t.shape, c.bytes()));
+            entries.Add(new SafeTensorsWriteEntry(name, t.dtype.ToSafeTensors(), t.shape, c.to_bytes()));
         }
         SafeTensorsWriter.Write(path, entries);
     }
@@ -28,7 +30,7 @@ public static class TensorFile
         {
             var bytes = new byte[info.ByteLength];
             f.ReadInto(info.Name, bytes);
-            result[info.Name] = from_bytes(bytes, info.DType.ToTorch(), info.Shape).DetachFromDisposeScope();
+            result[info.Name] = TensorExtensions.from_bytes(bytes, info.DType.ToTorch(), info.Shape).DetachFromDisposeScope();
         }
         return result;
     }

@@ -11,7 +11,9 @@ using ViXml.Training.Runs;
 using ViXml.Training.Sampling;
 using ViXml.Xmc;
 using ViXml.Xmc.Search;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Training;
 
@@ -73,11 +75,11 @@ public sealed class Trainer
         using var model = SiameseModel.Create(C.Model, tok.VocabSize, C.Seed);
         model.train();
         var groups = ParamGroups(model);
-        using var opt = new optim.AdamW(groups, lr: C.Optim.LrEncoder, beta1: C.Optim.Beta1, beta2: C.Optim.Beta2,
+        using var opt = new Optim.AdamW(groups, lr: C.Optim.LrEncoder, beta1: C.Optim.Beta1, beta2: C.Optim.Beta2,
             eps: C.Optim.Eps, weight_decay: C.Optim.WeightDecay);
         int batchesPerEpoch = (trainRows.Length + C.Sampler.BatchSize - 1) / C.Sampler.BatchSize;
         long totalSteps = (long)batchesPerEpoch * C.Optim.Epochs;
-        var sched = new optim.LinearWarmupDecay(opt, C.Optim.WarmupSteps, totalSteps);
+        var sched = new Optim.LinearWarmupDecay(opt, C.Optim.WarmupSteps, totalSteps);
         var ng = C.Sampler.Ngame;
         var schedule = new NgameSchedule
         {
@@ -101,7 +103,7 @@ public sealed class Trainer
             new Dictionary<string, long> { ["seed"] = C.Seed }, resume);
         long paramCount = model.num_parameters();
         record.Set("parameter_count", paramCount);
-        record.Set("torch", new JsonObject { ["version"] = torch.version, ["threads"] = get_num_threads() });
+        record.Set("torch", new JsonObject { ["version"] = torch.__version__, ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString(), ["threads"] = get_num_threads() });
         record.Set("data_summary", new JsonObject
         {
             ["train_queries"] = trainRows.Length, ["test_queries"] = data.TestTexts.Length, ["labels"] = data.NumLabels,
@@ -115,7 +117,7 @@ public sealed class Trainer
         {
             var ck = Checkpoint.Load(Checkpoint.Find(runDir)!, model, opt);
             startEpoch = ck.EpochsDone;
-            sched = new optim.LinearWarmupDecay(opt, C.Optim.WarmupSteps, totalSteps, last_step: ck.Step);
+            sched = new Optim.LinearWarmupDecay(opt, C.Optim.WarmupSteps, totalSteps, last_step: ck.Step);
             batcher.Restore(ck.Sampler);
             posRng = Rng.FromState(ck.PositiveRng);
             stale = ck.Stale;
@@ -168,7 +170,7 @@ public sealed class Trainer
                 phases[0] += phase.Elapsed.TotalSeconds; phase.Restart();
                 var q = model.Embed(qi, qm);                                  // (B, H)
                 var l = model.Embed(li, lm);                                  // (L, H)
-                var lossT = loss.Forward(q.matmul(l.t()), lb);               // scalar
+                var lossT = loss.Forward(q.matmul_checked(l.t()), lb);               // scalar
                 phases[1] += phase.Elapsed.TotalSeconds; phase.Restart();
                 opt.zero_grad();
                 lossT.backward();
@@ -229,17 +231,17 @@ public sealed class Trainer
     }
 
     /// <summary>AdamW groups: encoder vs other heads (own learning rates), each split into decay / no-decay.</summary>
-    private List<optim.ParamGroup> ParamGroups(SiameseModel model)
+    private List<Optim.ParamGroup> ParamGroups(SiameseModel model)
     {
         var named = model.named_parameters().ToList();
-        var groups = new List<optim.ParamGroup>();
+        var groups = new List<Optim.ParamGroup>();
         foreach (bool enc in new[] { true, false })
             foreach (bool noDecay in new[] { false, true })
             {
-                var ps = named.Where(p => SiameseModel.IsEncoderParameter(p.name) == enc && SiameseModel.IsNoDecay(p.name) == noDecay)
-                    .Select(p => p.param).ToList();
+                var ps = named.Where(p => SiameseModel.IsEncoderParameter(p.name) == enc && (p.parameter.dim() < 2) == noDecay)
+                    .Select(p => p.parameter).ToList();
                 if (ps.Count == 0) continue;
-                groups.Add(new optim.ParamGroup(ps, lr: enc ? C.Optim.LrEncoder : C.Optim.LrOther,
+                groups.Add(new Optim.ParamGroup(ps, lr: enc ? C.Optim.LrEncoder : C.Optim.LrOther,
                     weight_decay: noDecay ? 0.0 : C.Optim.WeightDecay));
             }
         return groups;
@@ -344,7 +346,7 @@ public sealed class Trainer
         if (model.Transform is not null)
         {
             var sd = TensorFile.Load(Path.Combine(dir, "siamese_head.safetensors"));
-            model.Transform.load_state_dict(sd.ToDictionary(kv => kv.Key["transform.".Length..], kv => kv.Value));
+            model.Transform.load_hf_state_dict(sd.ToDictionary(kv => kv.Key["transform.".Length..], kv => kv.Value));
             foreach (var t in sd.Values) t.Dispose();
         }
         model.eval();

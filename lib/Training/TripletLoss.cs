@@ -1,6 +1,8 @@
 using ViXml.Torch;
 using ViXml.Training.Config;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Training;
 
@@ -34,7 +36,7 @@ public sealed class TripletLoss(LossConfig cfg) : IBatchLoss
         using (no_grad())
         {
             var hardness = sim.detach().masked_fill(isPos, double.NegativeInfinity);
-            idx = hardness.topk(k, 1).indices;                           // (R, k) hardest negatives
+            idx = hardness.topk((int)k, 1).indexes;                           // (R, k) hardest negatives
         }
         var sn = sim.gather(1, idx);                                      // (R, k)
         var notNegative = isPos.gather(1, idx);                          // (R, k) slots that fell on positives

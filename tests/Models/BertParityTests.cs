@@ -2,9 +2,11 @@ using ViXml.Models;
 using ViXml.Models.Bert;
 using ViXml.Models.DistilBert;
 using ViXml.Torch;
-using ViXml.Torch.SafeTensors;
+using ViXml.SafeTensors;
 using ViXml.Tests.TestSupport;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Tests.Models;
 

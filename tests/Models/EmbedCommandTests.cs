@@ -1,4 +1,5 @@
-using ViXml.Torch.SafeTensors;
+using ViXml.Torch;
+using ViXml.SafeTensors;
 using ViXml.Xmc;
 using ViXml.Tests.TestSupport;
 

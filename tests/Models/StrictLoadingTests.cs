@@ -4,9 +4,11 @@ using ViXml.Models.Bert;
 using ViXml.Models.DistilBert;
 using ViXml.Models.Hf;
 using ViXml.Torch;
-using ViXml.Torch.SafeTensors;
+using ViXml.SafeTensors;
 using ViXml.Tests.TestSupport;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Tests.Models;
 
@@ -134,7 +136,7 @@ public class StrictLoadingTests
             a.save_pretrained(dir);
             using var b = Encoders.Load(dir);
             using (no_grad())
-                Assert.True(a.Forward(ids, mask).equal(b.Forward(ids, mask)), fixture);
+                Assert.True(a.Forward(ids, mask).equal_all(b.Forward(ids, mask)), fixture);
             Assert.Equal(a.Config with { Architectures = null }, b.Config with { Architectures = null });
             // Saved keys = the HF base-model layout: the python-written checkpoint's encoder keys without prefix/heads.
             var saved = HfCheckpoint.Inspect(dir).Select(t => t.Name).Order().ToList();
@@ -158,9 +160,9 @@ public class StrictLoadingTests
         Assert.Equal(0f, q.bias!.abs().max().item<float>());
         Assert.Equal(1f, a.embeddings.LayerNorm.weight!.min().item<float>());
         Assert.Equal(0f, a.embeddings.word_embeddings.weight[0].abs().max().item<float>()); // [PAD] row
-        Assert.True(a.embeddings.word_embeddings.weight.equal(b.embeddings.word_embeddings.weight));
-        Assert.True(q.weight.equal(b.encoder.layer[0].attention.self.query.weight));
-        Assert.False(q.weight.equal(c.encoder.layer[0].attention.self.query.weight));
+        Assert.True(a.embeddings.word_embeddings.weight.equal_all(b.embeddings.word_embeddings.weight));
+        Assert.True(q.weight.equal_all(b.encoder.layer[0].attention.self.query.weight));
+        Assert.False(q.weight.equal_all(c.encoder.layer[0].attention.self.query.weight));
         using (var full = new BertModel(BertConfig.MiniLmL3, seed: 0))
             Assert.Equal(17_389_824, full.num_parameters()); // paraphrase-MiniLM-L3-v2 with pooler (HF: 17.4M)
 

@@ -1,5 +1,5 @@
 using ViXml.Text.Prompts;
-using ViXml.Torch.SafeTensors;
+using ViXml.SafeTensors;
 using ViXml.Tests.TestSupport;
 
 namespace ViXml.Tests.Qwen2;

@@ -1,3 +1,4 @@
+using ViXml.Torch;
 using ViXml.Tests.TestSupport;
 using ViXml.Xmc;
 

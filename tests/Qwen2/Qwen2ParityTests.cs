@@ -4,8 +4,10 @@ using ViXml.Models.Qwen2;
 using ViXml.Tests.TestSupport;
 using ViXml.Text.Prompts;
 using ViXml.Torch;
-using ViXml.Torch.SafeTensors;
-using static ViXml.Torch.torch;
+using ViXml.SafeTensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Tests.Qwen2;
 
@@ -22,7 +24,7 @@ internal sealed class Expected : IDisposable
     public static double MaxDiff(Tensor a, Tensor b)
     {
         Assert.Equal(b.shape, a.shape);
-        using var d = (a.to(DType.float64) - b.to(DType.float64)).abs().max();
+        using var d = (a.to(ScalarType.Float64) - b.to(ScalarType.Float64)).abs().max();
         return d.item<double>();
     }
 }
@@ -76,11 +78,11 @@ public class Qwen2ParityTests
     {
         using var scope = NewDisposeScope();
         using var e = new Expected("tiny-bf16");
-        using var model = Qwen2Checkpoint.Load(Repo.Fixture("qwen2", "tiny-bf16"), DType.bfloat16);
+        using var model = Qwen2Checkpoint.Load(Repo.Fixture("qwen2", "tiny-bf16"), ScalarType.BFloat16);
         using var _ = no_grad();
-        Assert.Equal(DType.bfloat16, model.DType);
+        Assert.Equal(ScalarType.BFloat16, model.DType);
         var got = model.Encode(e["right.input_ids"], e["right.attention_mask"]);
-        Assert.Equal(DType.float32, got.dtype);
+        Assert.Equal(ScalarType.Float32, got.dtype);
         // bf16 keeps 8 mantissa bits: a few percent of the values' scale (~1) over two layers.
         Assert.True(Expected.MaxDiff(got, e["right.mean"]) < 0.1);
         Assert.False(got.isnan().any().item<bool>());
@@ -249,10 +251,10 @@ public class Qwen2LoadingTests
         Assert.Equal(1.0, model.norm.weight.mean().item<double>());
         Assert.Equal(0.0, model.layers[0].self_attn.q_proj.bias!.abs().sum().item<double>());
         var dir = Repo.TempDir();
-        Qwen2Checkpoint.Save(model, dir, DType.float32);
+        Qwen2Checkpoint.Save(model, dir, ScalarType.Float32);
         using var back = Qwen2Checkpoint.Load(dir);
         var ids = tensor(new long[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
-        var mask = ones([2, 3], dtype: DType.int64);
+        var mask = ones([2, 3], dtype: ScalarType.Int64);
         using var _ = no_grad();
         Assert.Equal(0.0, Expected.MaxDiff(model.Encode(ids, mask), back.Encode(ids, mask)));
     }
@@ -291,7 +293,7 @@ public class LoraBehaviourTests
         // B = 0 at init: give B a value so A receives a gradient too.
         using (no_grad()) foreach (var (n, p) in LoraAdapter.Parameters(model)) if (n.Contains("lora_B")) p.normal_(0, 0.1, new Generator(3));
         var ids = tensor(new long[] { 5, 9, 200, 17 }, [2, 2]);
-        var mask = ones([2, 2], dtype: DType.int64);
+        var mask = ones([2, 2], dtype: ScalarType.Int64);
         model.Encode(ids, mask).pow(2).sum().backward();
         int lora = 0;
         foreach (var (name, p) in model.named_parameters())
@@ -330,7 +332,7 @@ public class LoraBehaviourTests
         using var other = Tiny();
         LoraAdapter.Load(other, dir);
         var ids = tensor(new long[] { 1, 2, 3, 4, 5, 6 }, [1, 6]);
-        var mask = ones([1, 6], dtype: DType.int64);
+        var mask = ones([1, 6], dtype: ScalarType.Int64);
         using var _ = no_grad();
         Assert.Equal(0.0, Expected.MaxDiff(model.Encode(ids, mask), other.Encode(ids, mask)));
     }

@@ -3,7 +3,9 @@ using ViXml.Models.Lora;
 using ViXml.Models.Qwen2;
 using ViXml.Tests.TestSupport;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Tests.Qwen2;
 
@@ -23,11 +25,11 @@ public class Qwen2TemplateEncoderTests
         var tok = Qwen2Encoders.Tokenizer(null);
         var settings = new Qwen2EncoderSettings
         {
-            Shapes = TinyShapes, Template = "prefix-eos", Dtype = DType.float32, Seed = 3,
+            Shapes = TinyShapes, Template = "prefix-eos", Dtype = ScalarType.Float32, Seed = 3,
             Lora = new LoraConfig { R = 4, Alpha = 4, UseRsLora = true },
         };
         using var enc = Qwen2Encoders.Create(settings, tok);
-        Assert.True(enc.Module.named_parameters().Where(p => p.param.requires_grad).All(p => LoraAdapter.IsLoraParameter(p.name)));
+        Assert.True(enc.Module.named_parameters().Where(p => p.parameter.requires_grad).All(p => LoraAdapter.IsLoraParameter(p.name)));
         // give the adapter a non-zero B so the round trip checks the adapter too
         using (no_grad()) foreach (var (n, p) in LoraAdapter.Parameters(enc.Model)) if (n.Contains("lora_B")) p.normal_(0, 0.2, new Generator(9));
         string[] texts = ["libc6 GNU C Library: Shared libraries", "python3", "zlib compression library - runtime"];
@@ -62,7 +64,7 @@ public class Qwen2TemplateEncoderTests
     {
         var tok = Qwen2Encoders.Tokenizer(null);
         var e = Assert.Throws<ArgumentException>(() => Qwen2Encoders.Create(
-            new Qwen2EncoderSettings { Shapes = TinyShapes with { NumHiddenLayers = 1 }, Template = "t1-e-eeos", Dtype = DType.float32 }, tok));
+            new Qwen2EncoderSettings { Shapes = TinyShapes with { NumHiddenLayers = 1 }, Template = "t1-e-eeos", Dtype = ScalarType.Float32 }, tok));
         Assert.Contains("image slots", e.Message);
     }
 }

@@ -1,5 +1,5 @@
 using ViXml.Tests.TestSupport;
-using ViXml.Torch.SafeTensors;
+using ViXml.SafeTensors;
 
 namespace ViXml.Tests.SafeTensors;
 

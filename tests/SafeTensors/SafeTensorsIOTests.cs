@@ -1,8 +1,10 @@
 using System.Text.Json;
 using ViXml.Tests.TestSupport;
 using ViXml.Torch;
-using ViXml.Torch.SafeTensors;
-using static ViXml.Torch.torch;
+using ViXml.SafeTensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Tests.SafeTensors;
 
@@ -17,12 +19,12 @@ public class SafeTensorsIOTests
         var tensors = new Dictionary<string, Tensor>
         {
             ["f32"] = randn(3, 4),
-            ["f64"] = randn([2, 5], DType.float64),
-            ["bf16"] = randn(4, 3).to(DType.bfloat16),
-            ["f16"] = randn(2, 2, 2).to(DType.float16),
-            ["i64"] = randint(-1000, 1000, [7], DType.int64),
-            ["i32"] = randint(-1000, 1000, [2, 3], DType.int32),
-            ["u8"] = randint(0, 256, [9], DType.uint8),
+            ["f64"] = randn([2, 5], ScalarType.Float64),
+            ["bf16"] = randn(4, 3).to(ScalarType.BFloat16),
+            ["f16"] = randn(2, 2, 2).to(ScalarType.Float16),
+            ["i64"] = randint(-1000, 1000, [7], ScalarType.Int64),
+            ["i32"] = randint(-1000, 1000, [2, 3], ScalarType.Int32),
+            ["u8"] = randint(0, 256, [9], ScalarType.Byte),
             ["bool"] = rand(3, 3).gt(0.5),
             ["f32.transposed"] = randn(3, 5).transpose(0, 1), // not contiguous: saved in logical row-major order
             ["f32.scalar"] = tensor([2.5f], []),
@@ -41,9 +43,9 @@ public class SafeTensorsIOTests
             var back = loaded[name];
             Assert.Equal(t.dtype, back.dtype);
             Assert.Equal(t.shape, back.shape);
-            Assert.Equal(t.bytes(), back.bytes());
-            Assert.True(t.equal(back), name);
-            Assert.Equal(t.bytes(), file.ReadBytes(name)); // the pure C# reader sees the same bytes
+            Assert.Equal(t.to_bytes(), back.to_bytes());
+            Assert.True(t.equal_all(back), name);
+            Assert.Equal(t.to_bytes(), file.ReadBytes(name)); // the pure C# reader sees the same bytes
         }
         // the transposed tensor was stored as its logical values, not its underlying storage
         Assert.Equal(tensors["f32.transposed"].contiguous().ToArray<float>(), loaded["f32.transposed"].ToArray<float>());
@@ -62,12 +64,12 @@ public class SafeTensorsIOTests
             var t = loaded[e.Name];
             Assert.Equal(SafeTensorsIOExpect.TorchDType(e.Value.GetProperty("dtype").GetString()!), t.dtype);
             Assert.Equal(e.Value.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()), t.shape);
-            Assert.Equal(Convert.FromHexString(e.Value.GetProperty("hex").GetString()!), t.bytes());
+            Assert.Equal(Convert.FromHexString(e.Value.GetProperty("hex").GetString()!), t.to_bytes());
             if (e.Value.TryGetProperty("f32_bits", out var bits))
                 Assert.Equal(bits.EnumerateArray().Select(x => x.GetUInt32()),
-                    t.to(DType.float32).ToArray<float>().Select(BitConverter.SingleToUInt32Bits));
+                    t.to(ScalarType.Float32).ToArray<float>().Select(BitConverter.SingleToUInt32Bits));
             else if (e.Value.TryGetProperty("ints", out var ints))
-                Assert.Equal(ints.EnumerateArray().Select(x => x.GetInt64()), t.to(DType.int64).ToArray<long>());
+                Assert.Equal(ints.EnumerateArray().Select(x => x.GetInt64()), t.to(ScalarType.Int64).ToArray<long>());
         }
     }
 
@@ -80,7 +82,7 @@ public class SafeTensorsIOTests
         var loaded = SafeTensorsIO.Load(dir);
         Assert.Equal(exp.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal), loaded.Keys.Order(StringComparer.Ordinal));
         foreach (var e in exp.EnumerateObject())
-            Assert.Equal(Convert.FromHexString(e.Value.GetProperty("hex").GetString()!), loaded[e.Name].bytes());
+            Assert.Equal(Convert.FromHexString(e.Value.GetProperty("hex").GetString()!), loaded[e.Name].to_bytes());
         Assert.Equal(new long[] { 1, 8 }, loaded["embeddings.position_ids"].shape);
     }
 
@@ -93,7 +95,7 @@ public class SafeTensorsIOTests
         var ex = Assert.Throws<ArgumentException>(() => SafeTensorsIO.Save(p, new Dictionary<string, Tensor>
         {
             ["ok"] = zeros(2),
-            ["small"] = zeros([2], DType.int16),
+            ["small"] = zeros([2], ScalarType.Int16),
         }));
         Assert.Contains("'small'", ex.Message);
         Assert.Contains("int16", ex.Message);
@@ -105,10 +107,10 @@ public class SafeTensorsIOTests
 internal static class SafeTensorsIOExpect
 {
     /// <summary>The header spelling mapped to torch's dtype by hand (not through the code under test).</summary>
-    public static DType TorchDType(string s) => s switch
+    public static ScalarType TorchDType(string s) => s switch
     {
-        "BF16" => DType.bfloat16, "F16" => DType.float16, "F32" => DType.float32, "F64" => DType.float64,
-        "I64" => DType.int64, "I32" => DType.int32, "U8" => DType.uint8, "BOOL" => DType.bool_,
+        "BF16" => ScalarType.BFloat16, "F16" => ScalarType.Float16, "F32" => ScalarType.Float32, "F64" => ScalarType.Float64,
+        "I64" => ScalarType.Int64, "I32" => ScalarType.Int32, "U8" => ScalarType.Byte, "BOOL" => ScalarType.Bool,
         _ => throw new ArgumentException(s),
     };
 }

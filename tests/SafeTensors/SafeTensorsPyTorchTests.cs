@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using ViXml.Tests.TestSupport;
-using ViXml.Torch.SafeTensors;
+using ViXml.SafeTensors;
 
 namespace ViXml.Tests.SafeTensors;
 

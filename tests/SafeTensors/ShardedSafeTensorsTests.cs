@@ -1,6 +1,6 @@
 using System.Text.Json;
 using ViXml.Tests.TestSupport;
-using ViXml.Torch.SafeTensors;
+using ViXml.SafeTensors;
 
 namespace ViXml.Tests.SafeTensors;
 

@@ -1,5 +1,7 @@
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Tests.TestSupport;
 
@@ -17,7 +19,7 @@ public static class GradCheck
         var x = x0.detach().clone().requires_grad_(true);
         f(x).backward();
         var analytic = x.grad!.ToArray<double>();
-        var values = x0.to(DType.float64).ToArray<double>();
+        var values = x0.to(ScalarType.Float64).ToArray<double>();
         var shape = x0.shape;
         for (var i = 0; i < values.Length; i += stride)
         {

@@ -1,5 +1,7 @@
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Tests.Torch;
 
@@ -27,7 +29,7 @@ public class MemoryTests
                 var a = ones(1024);
                 var b = a * 2;
                 var c = (b + a).exp();
-                Assert.False(c.IsDisposed);
+                Assert.False(c.IsInvalid);
             }
         }
     }
@@ -51,6 +53,6 @@ public class MemoryTests
         {
             for (var i = 0; i < 1000; i++) made.Add(ones(4) + i);
         }
-        Assert.All(made, t => Assert.True(t.IsDisposed));
+        Assert.All(made, t => Assert.True(t.IsInvalid));
     }
 }

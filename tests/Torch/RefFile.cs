@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 using ViXml.Tests.TestSupport;
 
@@ -22,12 +24,12 @@ internal static class RefFile
             if (e.Name == "__metadata__") continue;
             var dt = e.Value.GetProperty("dtype").GetString() switch
             {
-                "F32" => DType.float32, "F64" => DType.float64, "I64" => DType.int64, "BOOL" => DType.bool_, "BF16" => DType.bfloat16,
+                "F32" => ScalarType.Float32, "F64" => ScalarType.Float64, "I64" => ScalarType.Int64, "BOOL" => ScalarType.Bool, "BF16" => ScalarType.BFloat16,
                 var s => throw new InvalidDataException($"{path}: {e.Name}: dtype {s}"),
             };
             var shape = e.Value.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()).ToArray();
             var off = e.Value.GetProperty("data_offsets").EnumerateArray().Select(x => x.GetInt64()).ToArray();
-            result[e.Name] = from_bytes(bytes.AsSpan(8 + n + (int)off[0], (int)(off[1] - off[0])), dt, shape).DetachFromDisposeScope();
+            result[e.Name] = TensorExtensions.from_bytes(bytes.AsSpan(8 + n + (int)off[0], (int)(off[1] - off[0])), dt, shape).DetachFromDisposeScope();
         }
         return result;
     }
@@ -39,8 +41,8 @@ internal static class RefFile
     {
         Assert.Equal(expected.shape, actual.shape);
         using var scope = NewDisposeScope();
-        var e = expected.to(DType.float64).ToArray<double>();
-        var a = actual.to(DType.float64).ToArray<double>();
+        var e = expected.to(ScalarType.Float64).ToArray<double>();
+        var a = actual.to(ScalarType.Float64).ToArray<double>();
         for (var i = 0; i < e.Length; i++)
             Assert.True(Math.Abs(e[i] - a[i]) <= atol + rtol * Math.Abs(e[i]), $"{what}[{i}]: PyTorch {e[i]}, ours {a[i]}");
     }

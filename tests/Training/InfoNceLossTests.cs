@@ -4,7 +4,9 @@ using ViXml.Torch;
 using ViXml.Training;
 using ViXml.Training.Config;
 using ViXml.Training.Sampling;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Tests.Training;
 
@@ -20,7 +22,7 @@ public class InfoNceLossTests
     {
         using var scope = NewDisposeScope();
         var sim = tensor(S, [2, 3], requires_grad: true);
-        var loss = new InfoNceLoss(c).Direction(sim, tensor(target, [2, 3]).to(DType.float64), tensor(new long[] { 0, 1 }, [2]));
+        var loss = new InfoNceLoss(c).Direction(sim, tensor(target, [2, 3]).to(ScalarType.Float64), tensor(new long[] { 0, 1 }, [2]));
         loss.backward();
         gradS = sim.grad!.ToArray<double>();
         return loss.item<double>();

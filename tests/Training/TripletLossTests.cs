@@ -4,7 +4,9 @@ using ViXml.Torch;
 using ViXml.Training;
 using ViXml.Training.Config;
 using ViXml.Training.Sampling;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Tests.Training;
 

@@ -1,5 +1,8 @@
 using ViXml.Xmc.Search;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using ViXml.Torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Tests.Xmc;
 

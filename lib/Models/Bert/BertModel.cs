@@ -1,7 +1,9 @@
 using ViXml.Models.Hf;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
-using static ViXml.Torch.torch.nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace ViXml.Models.Bert;
 
@@ -10,19 +12,19 @@ namespace ViXml.Models.Bert;
 // ("encoder.layer.0.attention.self.query.weight", "embeddings.LayerNorm.bias", ...).
 
 /// <summary>word + token type (always segment 0) + absolute position embeddings, then LayerNorm and dropout.</summary>
-public sealed class BertEmbeddings : Module
+public sealed class BertEmbeddings : HfModule
 {
     public readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
     public readonly LayerNorm LayerNorm;
     public readonly Dropout dropout;
 
-    public BertEmbeddings(BertConfig c)
+    public BertEmbeddings(BertConfig c) : base(nameof(BertEmbeddings))
     {
-        word_embeddings = register_module("word_embeddings", new Embedding(c.VocabSize, c.HiddenSize, padding_idx: c.PadTokenId));
-        position_embeddings = register_module("position_embeddings", new Embedding(c.MaxPositionEmbeddings, c.HiddenSize));
-        token_type_embeddings = register_module("token_type_embeddings", new Embedding(c.TypeVocabSize, c.HiddenSize));
-        LayerNorm = register_module("LayerNorm", new LayerNorm(c.HiddenSize, c.LayerNormEps));
-        dropout = register_module("dropout", new Dropout(c.HiddenDropoutProb));
+        word_embeddings = register_module("word_embeddings", HfEmbedding.Create(c.VocabSize, c.HiddenSize, padding_idx: c.PadTokenId));
+        position_embeddings = register_module("position_embeddings", HfEmbedding.Create(c.MaxPositionEmbeddings, c.HiddenSize));
+        token_type_embeddings = register_module("token_type_embeddings", HfEmbedding.Create(c.TypeVocabSize, c.HiddenSize));
+        LayerNorm = register_module("LayerNorm", nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
+        dropout = register_module("dropout", nn.Dropout(c.HiddenDropoutProb));
     }
 
     /// <summary>ids (B, T) → (B, T, H).</summary>
@@ -42,24 +44,24 @@ public sealed class BertEmbeddings : Module
         var positions = position_embeddings.weight.narrow(0, 0, t);                // (T, H): position ids 0..T-1
         // Same order of additions as HF: (inputs_embeds + token_type_embeddings) + position_embeddings.
         var x = LayerNorm.forward(words + segment0 + positions);
-        return dropout.forward(x).MoveToOuterScope();
+        return dropout.forward(x).MoveToOuterDisposeScope();
     }
 }
 
 /// <summary>Multi-head self-attention: softmax(QKᵀ/√d + mask) V.</summary>
-public sealed class BertSelfAttention : Module
+public sealed class BertSelfAttention : HfModule
 {
     public readonly Linear query, key, value;
     public readonly Dropout dropout;
     private readonly int _heads;
 
-    public BertSelfAttention(BertConfig c)
+    public BertSelfAttention(BertConfig c) : base(nameof(BertSelfAttention))
     {
         _heads = c.NumAttentionHeads;
-        query = register_module("query", new Linear(c.HiddenSize, c.HiddenSize));
-        key = register_module("key", new Linear(c.HiddenSize, c.HiddenSize));
-        value = register_module("value", new Linear(c.HiddenSize, c.HiddenSize));
-        dropout = register_module("dropout", new Dropout(c.AttentionProbsDropoutProb));
+        query = register_module("query", nn.Linear(c.HiddenSize, c.HiddenSize));
+        key = register_module("key", nn.Linear(c.HiddenSize, c.HiddenSize));
+        value = register_module("value", nn.Linear(c.HiddenSize, c.HiddenSize));
+        dropout = register_module("dropout", nn.Dropout(c.AttentionProbsDropoutProb));
     }
 
     /// <summary>x (B, T, H), additive mask (B, 1, 1, T) → context (B, T, H).</summary>
@@ -67,12 +69,12 @@ public sealed class BertSelfAttention : Module
         FusedSelfAttention.Forward(x, query, key, value, _heads, additiveMask, dropout);
 }
 
-public sealed class BertAttention : Module
+public sealed class BertAttention : HfModule
 {
     public readonly BertSelfAttention self;
     public readonly BertOutput output;
 
-    public BertAttention(BertConfig c)
+    public BertAttention(BertConfig c) : base(nameof(BertAttention))
     {
         self = register_module("self", new BertSelfAttention(c));
         output = register_module("output", new BertOutput(c.HiddenSize, c));
@@ -86,15 +88,15 @@ public sealed class BertAttention : Module
 }
 
 /// <summary>Feed-forward up-projection and activation.</summary>
-public sealed class BertIntermediate : Module
+public sealed class BertIntermediate : HfModule
 {
     public readonly Linear dense;
     private readonly string _act;
 
-    public BertIntermediate(BertConfig c)
+    public BertIntermediate(BertConfig c) : base(nameof(BertIntermediate))
     {
         _act = c.HiddenAct;
-        dense = register_module("dense", new Linear(c.HiddenSize, c.IntermediateSize));
+        dense = register_module("dense", nn.Linear(c.HiddenSize, c.IntermediateSize));
     }
 
     public Tensor forward(Tensor x)
@@ -108,33 +110,33 @@ public sealed class BertIntermediate : Module
 /// dense (in → H), dropout, residual, LayerNorm: HF's BertSelfOutput (attention.output, in = H) and BertOutput
 /// (layer.output, in = intermediate size) are the same module with a different input width.
 /// </summary>
-public sealed class BertOutput : Module
+public sealed class BertOutput : HfModule
 {
     public readonly Linear dense;
     public readonly LayerNorm LayerNorm;
     public readonly Dropout dropout;
 
-    public BertOutput(int inFeatures, BertConfig c)
+    public BertOutput(int inFeatures, BertConfig c) : base(nameof(BertOutput))
     {
-        dense = register_module("dense", new Linear(inFeatures, c.HiddenSize));
-        LayerNorm = register_module("LayerNorm", new LayerNorm(c.HiddenSize, c.LayerNormEps));
-        dropout = register_module("dropout", new Dropout(c.HiddenDropoutProb));
+        dense = register_module("dense", nn.Linear(inFeatures, c.HiddenSize));
+        LayerNorm = register_module("LayerNorm", nn.LayerNorm(c.HiddenSize, c.LayerNormEps));
+        dropout = register_module("dropout", nn.Dropout(c.HiddenDropoutProb));
     }
 
     public Tensor forward(Tensor h, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(h)) + residual).MoveToOuterScope();
+        return LayerNorm.forward(dropout.forward(dense.forward(h)) + residual).MoveToOuterDisposeScope();
     }
 }
 
-public sealed class BertLayer : Module
+public sealed class BertLayer : HfModule
 {
     public readonly BertAttention attention;
     public readonly BertIntermediate intermediate;
     public readonly BertOutput output;
 
-    public BertLayer(BertConfig c)
+    public BertLayer(BertConfig c) : base(nameof(BertLayer))
     {
         attention = register_module("attention", new BertAttention(c));
         intermediate = register_module("intermediate", new BertIntermediate(c));
@@ -146,26 +148,26 @@ public sealed class BertLayer : Module
     {
         using var scope = NewDisposeScope();
         var a = attention.forward(x, additiveMask);
-        return output.forward(intermediate.forward(a), a).MoveToOuterScope();
+        return output.forward(intermediate.forward(a), a).MoveToOuterDisposeScope();
     }
 }
 
-public sealed class BertEncoder : Module
+public sealed class BertEncoder : HfModule
 {
-    public readonly ModuleList<BertLayer> layer;
+    public readonly HfModuleList<BertLayer> layer;
 
-    public BertEncoder(BertConfig c)
+    public BertEncoder(BertConfig c) : base(nameof(BertEncoder))
     {
-        layer = register_module("layer", new ModuleList<BertLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new BertLayer(c))));
+        layer = register_module("layer", new HfModuleList<BertLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new BertLayer(c))));
     }
 }
 
 /// <summary>tanh(dense(h[:, 0])): BERT's next-sentence pooler. Kept so checkpoints round-trip; our pooling does not use it.</summary>
-public sealed class BertPooler : Module
+public sealed class BertPooler : HfModule
 {
     public readonly Linear dense;
 
-    public BertPooler(BertConfig c) => dense = register_module("dense", new Linear(c.HiddenSize, c.HiddenSize));
+    public BertPooler(BertConfig c) : base(nameof(BertPooler)) => dense = register_module("dense", nn.Linear(c.HiddenSize, c.HiddenSize));
 
     public Tensor forward(Tensor hidden)
     {
@@ -176,7 +178,7 @@ public sealed class BertPooler : Module
 }
 
 /// <summary>HF BertModel: embeddings, encoder, optional pooler.</summary>
-public sealed class BertModel : Module, IEncoder
+public sealed class BertModel : HfModule, IEncoder
 {
     public readonly BertEmbeddings embeddings;
     public readonly BertEncoder encoder;
@@ -187,11 +189,11 @@ public sealed class BertModel : Module, IEncoder
     public int HiddenSize => config.HiddenSize;
     public int MaxPositions => config.MaxPositionEmbeddings;
     public int VocabSize => config.VocabSize;
-    public Module Module => this;
+    public nn.Module Module => this;
 
     /// <summary>Builds the model with HF's initialisation (normal(0, initializer_range) for matrices and embeddings,
     /// zero biases and [PAD] row, unit LayerNorm), drawn from a generator seeded with <paramref name="seed"/>.</summary>
-    public BertModel(BertConfig config, bool addPoolingLayer = true, long seed = 0)
+    public BertModel(BertConfig config, bool addPoolingLayer = true, long seed = 0) : base(nameof(BertModel))
     {
         this.config = config;
         embeddings = register_module("embeddings", new BertEmbeddings(config));
@@ -216,7 +218,7 @@ public sealed class BertModel : Module, IEncoder
         if (t > config.MaxPositionEmbeddings)
             throw new ArgumentException($"sequence length {t} exceeds max_position_embeddings {config.MaxPositionEmbeddings}");
         // HF's extended mask: (1 - mask) * finfo(float32).min, added to the scores → (B, 1, 1, T).
-        var additive = ((mask.to(DType.float32) - 1.0) * float.MaxValue).view(b, 1, 1, t);
+        var additive = ((mask.to(ScalarType.Float32) - 1.0) * float.MaxValue).view(b, 1, 1, t);
         var x = embeddings.forward_embeds(inputsEmbeds);
         foreach (var l in encoder.layer)
         {
@@ -224,7 +226,7 @@ public sealed class BertModel : Module, IEncoder
             x.Dispose();
             x = next;
         }
-        return x.MoveToOuterScope();
+        return x.MoveToOuterDisposeScope();
     }
 
     /// <summary>tanh pooler output (B, H); null when the model has no pooler.</summary>

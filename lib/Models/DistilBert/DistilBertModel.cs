@@ -1,7 +1,9 @@
 using ViXml.Models.Hf;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
-using static ViXml.Torch.torch.nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace ViXml.Models.DistilBert;
 
@@ -10,18 +12,18 @@ namespace ViXml.Models.DistilBert;
 // every LayerNorm with eps 1e-12.
 
 /// <summary>word + position embeddings, LayerNorm, dropout.</summary>
-public sealed class Embeddings : Module
+public sealed class Embeddings : HfModule
 {
     public readonly Embedding word_embeddings, position_embeddings;
     public readonly LayerNorm LayerNorm;
     public readonly Dropout dropout;
 
-    public Embeddings(DistilBertConfig c)
+    public Embeddings(DistilBertConfig c) : base(nameof(Embeddings))
     {
-        word_embeddings = register_module("word_embeddings", new Embedding(c.VocabSize, c.Dim, padding_idx: c.PadTokenId));
-        position_embeddings = register_module("position_embeddings", new Embedding(c.MaxPositionEmbeddings, c.Dim));
-        LayerNorm = register_module("LayerNorm", new LayerNorm(c.Dim, DistilBertConfig.LayerNormEps));
-        dropout = register_module("dropout", new Dropout(c.Dropout));
+        word_embeddings = register_module("word_embeddings", HfEmbedding.Create(c.VocabSize, c.Dim, padding_idx: c.PadTokenId));
+        position_embeddings = register_module("position_embeddings", HfEmbedding.Create(c.MaxPositionEmbeddings, c.Dim));
+        LayerNorm = register_module("LayerNorm", nn.LayerNorm(c.Dim, DistilBertConfig.LayerNormEps));
+        dropout = register_module("dropout", nn.Dropout(c.Dropout));
     }
 
     public Tensor forward(Tensor ids)
@@ -36,24 +38,24 @@ public sealed class Embeddings : Module
         using var scope = NewDisposeScope();
         var positions = position_embeddings.weight.narrow(0, 0, words.size(1)); // (T, H)
         var x = LayerNorm.forward(words + positions);
-        return dropout.forward(x).MoveToOuterScope();
+        return dropout.forward(x).MoveToOuterDisposeScope();
     }
 }
 
-public sealed class MultiHeadSelfAttention : Module
+public sealed class MultiHeadSelfAttention : HfModule
 {
     public readonly Linear q_lin, k_lin, v_lin, out_lin;
     public readonly Dropout dropout;
     private readonly int _heads;
 
-    public MultiHeadSelfAttention(DistilBertConfig c)
+    public MultiHeadSelfAttention(DistilBertConfig c) : base(nameof(MultiHeadSelfAttention))
     {
         _heads = c.NHeads;
-        q_lin = register_module("q_lin", new Linear(c.Dim, c.Dim));
-        k_lin = register_module("k_lin", new Linear(c.Dim, c.Dim));
-        v_lin = register_module("v_lin", new Linear(c.Dim, c.Dim));
-        out_lin = register_module("out_lin", new Linear(c.Dim, c.Dim));
-        dropout = register_module("dropout", new Dropout(c.AttentionDropout));
+        q_lin = register_module("q_lin", nn.Linear(c.Dim, c.Dim));
+        k_lin = register_module("k_lin", nn.Linear(c.Dim, c.Dim));
+        v_lin = register_module("v_lin", nn.Linear(c.Dim, c.Dim));
+        out_lin = register_module("out_lin", nn.Linear(c.Dim, c.Dim));
+        dropout = register_module("dropout", nn.Dropout(c.AttentionDropout));
     }
 
     /// <summary>x (B, T, H), padding (B, 1, 1, T) bool (true = padding) → (B, T, H).</summary>
@@ -65,59 +67,59 @@ public sealed class MultiHeadSelfAttention : Module
     }
 }
 
-public sealed class FFN : Module
+public sealed class FFN : HfModule
 {
     public readonly Linear lin1, lin2;
     public readonly Dropout dropout;
     private readonly string _act;
 
-    public FFN(DistilBertConfig c)
+    public FFN(DistilBertConfig c) : base(nameof(FFN))
     {
         _act = c.Activation;
-        lin1 = register_module("lin1", new Linear(c.Dim, c.HiddenDim));
-        lin2 = register_module("lin2", new Linear(c.HiddenDim, c.Dim));
-        dropout = register_module("dropout", new Dropout(c.Dropout));
+        lin1 = register_module("lin1", nn.Linear(c.Dim, c.HiddenDim));
+        lin2 = register_module("lin2", nn.Linear(c.HiddenDim, c.Dim));
+        dropout = register_module("dropout", nn.Dropout(c.Dropout));
     }
 
     public Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return dropout.forward(lin2.forward(Activations.Apply(_act, lin1.forward(x)))).MoveToOuterScope();
+        return dropout.forward(lin2.forward(Activations.Apply(_act, lin1.forward(x)))).MoveToOuterDisposeScope();
     }
 }
 
-public sealed class TransformerBlock : Module
+public sealed class TransformerBlock : HfModule
 {
     public readonly MultiHeadSelfAttention attention;
     public readonly LayerNorm sa_layer_norm, output_layer_norm;
     public readonly FFN ffn;
 
-    public TransformerBlock(DistilBertConfig c)
+    public TransformerBlock(DistilBertConfig c) : base(nameof(TransformerBlock))
     {
         attention = register_module("attention", new MultiHeadSelfAttention(c));
-        sa_layer_norm = register_module("sa_layer_norm", new LayerNorm(c.Dim, DistilBertConfig.LayerNormEps));
+        sa_layer_norm = register_module("sa_layer_norm", nn.LayerNorm(c.Dim, DistilBertConfig.LayerNormEps));
         ffn = register_module("ffn", new FFN(c));
-        output_layer_norm = register_module("output_layer_norm", new LayerNorm(c.Dim, DistilBertConfig.LayerNormEps));
+        output_layer_norm = register_module("output_layer_norm", nn.LayerNorm(c.Dim, DistilBertConfig.LayerNormEps));
     }
 
     public Tensor forward(Tensor x, Tensor padding)
     {
         using var scope = NewDisposeScope();
         var sa = sa_layer_norm.forward(attention.forward(x, padding) + x);
-        return output_layer_norm.forward(ffn.forward(sa) + sa).MoveToOuterScope();
+        return output_layer_norm.forward(ffn.forward(sa) + sa).MoveToOuterDisposeScope();
     }
 }
 
-public sealed class Transformer : Module
+public sealed class Transformer : HfModule
 {
-    public readonly ModuleList<TransformerBlock> layer;
+    public readonly HfModuleList<TransformerBlock> layer;
 
-    public Transformer(DistilBertConfig c) =>
-        layer = register_module("layer", new ModuleList<TransformerBlock>(Enumerable.Range(0, c.NLayers).Select(_ => new TransformerBlock(c))));
+    public Transformer(DistilBertConfig c) : base(nameof(Transformer)) =>
+        layer = register_module("layer", new HfModuleList<TransformerBlock>(Enumerable.Range(0, c.NLayers).Select(_ => new TransformerBlock(c))));
 }
 
 /// <summary>HF DistilBertModel: embeddings + transformer (no pooler).</summary>
-public sealed class DistilBertModel : Module, IEncoder
+public sealed class DistilBertModel : HfModule, IEncoder
 {
     public readonly Embeddings embeddings;
     public readonly Transformer transformer;
@@ -127,11 +129,11 @@ public sealed class DistilBertModel : Module, IEncoder
     public int HiddenSize => config.Dim;
     public int MaxPositions => config.MaxPositionEmbeddings;
     public int VocabSize => config.VocabSize;
-    public Module Module => this;
+    public nn.Module Module => this;
 
     /// <summary>HF initialisation from a seed; with sinusoidal_pos_embds the position table is the fixed sinusoid
     /// table (frozen), as HF's create_sinusoidal_embeddings.</summary>
-    public DistilBertModel(DistilBertConfig config, long seed = 0)
+    public DistilBertModel(DistilBertConfig config, long seed = 0) : base(nameof(DistilBertModel))
     {
         this.config = config;
         embeddings = register_module("embeddings", new Embeddings(config));
@@ -177,7 +179,7 @@ public sealed class DistilBertModel : Module, IEncoder
             x.Dispose();
             x = next;
         }
-        return x.MoveToOuterScope();
+        return x.MoveToOuterDisposeScope();
     }
 
     public void save_pretrained(string dir) => HfCheckpoint.Save(this, config, "DistilBertModel", dir);

@@ -1,7 +1,9 @@
 using ViXml.Common;
 using ViXml.Torch;
-using ViXml.Torch.SafeTensors;
-using static ViXml.Torch.torch;
+using ViXml.SafeTensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Models.Hf;
 
@@ -39,7 +41,7 @@ public static class HfCheckpoint
                 var info = src.Info(ct.Name);
                 var bytes = GC.AllocateUninitializedArray<byte>(checked((int)info.ByteLength));
                 src.ReadInto(ct.Name, bytes);
-                using var stored = from_bytes(bytes, info.DType.ToTorch(), info.Shape);
+                using var stored = TensorExtensions.from_bytes(bytes, info.DType.ToTorch(), info.Shape);
                 own[key].copy_(stored); // converts storage dtype (bf16/f16) to the parameter's float32
             }
         }
@@ -58,15 +60,15 @@ public static class HfCheckpoint
         {
             var dtype = t.dtype switch
             {
-                DType.float32 => SafeDType.F32,
-                DType.int64 => SafeDType.I64,
+                ScalarType.Float32 => SafeDType.F32,
+                ScalarType.Int64 => SafeDType.I64,
                 _ => throw new InvalidOperationException($"save_pretrained: '{name}' has dtype {t.dtype}; cast the model to float32 first"),
             };
             var tensor = t;
             entries.Add(new SafeTensorsWriteEntry(name, dtype, t.shape, t.numel() * t.element_size(), s =>
             {
                 using var c = tensor.detach().contiguous();
-                s.Write(c.bytes());
+                s.Write(c.to_bytes());
             }));
         }
         SafeTensorsWriter.Write(Path.Combine(dir, SafeTensorsCheckpoint.SingleFileName), entries,

@@ -1,6 +1,8 @@
 using ViXml.Torch;
-using ViXml.Torch.SafeTensors;
-using static ViXml.Torch.torch;
+using ViXml.SafeTensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Models.Lora;
 
@@ -21,7 +23,7 @@ public static class LoraAdapter
     /// the config targets, then freezes every other parameter: only A and B train. Returns the adapted module names.
     /// </summary>
     public static IReadOnlyList<string> Apply(nn.Module model, LoraConfig config, string namePrefix = "model.",
-                                              DType adapterDtype = DType.float32, Generator? generator = null)
+                                              ScalarType adapterDtype = ScalarType.Float32, Generator? generator = null)
     {
         config.Validate();
         var adapted = new List<string>();
@@ -42,7 +44,7 @@ public static class LoraAdapter
         name.EndsWith(".lora_A.weight", StringComparison.Ordinal) || name.EndsWith(".lora_B.weight", StringComparison.Ordinal);
 
     /// <summary>The adapter parameters (what the optimizer should update) with their dotted names.</summary>
-    public static IEnumerable<(string Name, Tensor Param)> Parameters(nn.Module model) =>
+    public static IEnumerable<(string Name, Parameter Param)> Parameters(nn.Module model) =>
         model.named_parameters().Where(p => IsLoraParameter(p.name));
 
     /// <summary>Writes adapter_config.json and adapter_model.safetensors (float32) in PEFT's key format.</summary>
@@ -52,8 +54,8 @@ public static class LoraAdapter
         var entries = new List<SafeTensorsWriteEntry>();
         foreach (var (name, p) in Parameters(model))
         {
-            using var t = p.detach().to(DType.float32).contiguous();
-            entries.Add(new SafeTensorsWriteEntry(PeftPrefix + namePrefix + name, SafeDType.F32, p.shape, t.bytes()));
+            using var t = p.detach().to(ScalarType.Float32).contiguous();
+            entries.Add(new SafeTensorsWriteEntry(PeftPrefix + namePrefix + name, SafeDType.F32, p.shape, t.to_bytes()));
         }
         if (entries.Count == 0) throw new InvalidOperationException("the model has no LoRA adapter to save");
         SafeTensorsWriter.Write(Path.Combine(dir, WeightsFile), entries, new Dictionary<string, string> { ["format"] = "pt" });
@@ -64,7 +66,7 @@ public static class LoraAdapter
     /// Reads a PEFT adapter folder, attaches adapters to the targeted layers and fills them. Strict: every adapted layer
     /// needs its A and B with the config's rank, and every tensor in the file must belong to an adapted layer.
     /// </summary>
-    public static LoraConfig Load(nn.Module model, string dir, string namePrefix = "model.", DType adapterDtype = DType.float32)
+    public static LoraConfig Load(nn.Module model, string dir, string namePrefix = "model.", ScalarType adapterDtype = ScalarType.Float32)
     {
         var config = LoraConfig.Load(dir);
         var file = Path.Combine(dir, WeightsFile);

@@ -1,6 +1,8 @@
 using ViXml.Torch;
-using static ViXml.Torch.torch;
-using F = ViXml.Torch.torch.nn.functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace ViXml.Models.Lora;
 
@@ -11,15 +13,16 @@ namespace ViXml.Models.Lora;
 /// A is Kaiming-uniform (a = √5, as PEFT), B zeros: a fresh adapter leaves the output unchanged. The adapter runs in
 /// its own dtype (float32 by default, as PEFT's autocast of adapters) and the sum is cast back to the base dtype.
 /// </summary>
-public sealed class LoraLinear : nn.Module<Tensor, Tensor>
+public sealed class LoraLinear : HfModule<Tensor, Tensor>
 {
     public readonly long in_features, out_features;
-    public Tensor weight { get; }
-    public Tensor? bias { get; }
+    // Fields named exactly as registered: TorchSharp's Module.to() replaces Parameter objects and re-binds such fields.
+    public Parameter weight;
+    public Parameter? bias;
     /// <summary>Down-projection (r, in); null until <see cref="AddAdapter"/>.</summary>
-    public nn.Linear? lora_A { get; private set; }
+    public Linear? lora_A;
     /// <summary>Up-projection (out, r).</summary>
-    public nn.Linear? lora_B { get; private set; }
+    public Linear? lora_B;
     /// <summary>Factor on B·A·x: alpha / r, or alpha / √r with rsLoRA.</summary>
     public double Scale { get; private set; }
     /// <summary>Dropout probability on the adapter input (training only).</summary>
@@ -29,24 +32,24 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 
     public bool HasAdapter => lora_A is not null;
 
-    public LoraLinear(long inFeatures, long outFeatures, bool hasBias, DType? dtype = null)
+    public LoraLinear(long inFeatures, long outFeatures, bool hasBias, ScalarType? dtype = null) : base(nameof(LoraLinear))
     {
         in_features = inFeatures;
         out_features = outFeatures;
         weight = register_parameter("weight", zeros([outFeatures, inFeatures], dtype: dtype));
         if (hasBias) bias = register_parameter("bias", zeros([outFeatures], dtype: dtype));
-        else register_parameter_none("bias");
     }
 
     /// <summary>Attaches a fresh adapter (A Kaiming-uniform, B zeros) and freezes the base weight and bias.</summary>
-    public void AddAdapter(int rank, double scale, double dropout, DType adapterDtype, Generator? generator = null)
+    public void AddAdapter(int rank, double scale, double dropout, ScalarType adapterDtype, Generator? generator = null)
     {
         if (HasAdapter) throw new InvalidOperationException("this layer already has a LoRA adapter");
         if (rank <= 0) throw new ArgumentException($"LoRA rank must be positive, got {rank}");
-        var a = register_module("lora_A", new nn.Linear(in_features, rank, bias: false, dtype: adapterDtype));
-        var b = register_module("lora_B", new nn.Linear(rank, out_features, bias: false, dtype: adapterDtype));
-        nn.init.kaiming_uniform_(a.weight, Math.Sqrt(5), generator: generator);
-        nn.init.zeros_(b.weight);
+        var a = register_module("lora_A", nn.Linear(in_features, rank, hasBias: false, dtype: adapterDtype));
+        var b = register_module("lora_B", nn.Linear(rank, out_features, hasBias: false, dtype: adapterDtype));
+        // PEFT's init: A as nn.Linear's default (Kaiming-uniform, a=√5), B zeros; A from the given generator.
+        if (generator is not null) SeededInit.default_linear_(a.weight, null, generator);
+        SeededInit.zeros_(b.weight);
         lora_A = a;
         lora_B = b;
         Scale = scale;
@@ -63,7 +66,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         var h = x.to(lora_A!.weight.dtype);
         if (DropoutP > 0 && training) h = F.dropout(h, DropoutP, true);
         var delta = lora_B!.forward(lora_A.forward(h)) * Scale;
-        return (y + delta).to(y.dtype).MoveToOuterScope();
+        return (y + delta).to(y.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>The update scale·B·A (out, in) in float32.</summary>
@@ -71,7 +74,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         if (!HasAdapter) throw new InvalidOperationException("no LoRA adapter to merge");
         using var scope = NewDisposeScope();
-        return (lora_B!.weight.to(DType.float32).matmul(lora_A!.weight.to(DType.float32)) * Scale).MoveToOuterScope();
+        return (lora_B!.weight.to(ScalarType.Float32).mm(lora_A!.weight.to(ScalarType.Float32)) * Scale).MoveToOuterDisposeScope();
     }
 
     /// <summary>Folds the adapter into the base weight (inference speed; the adapter branch is skipped while merged).</summary>
@@ -80,7 +83,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (Merged) return;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var w = weight.to(DType.float32) + DeltaWeight();
+        var w = weight.to(ScalarType.Float32) + DeltaWeight();
         weight.copy_(w);
         Merged = true;
     }
@@ -91,7 +94,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (!Merged) return;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var w = weight.to(DType.float32) - DeltaWeight();
+        var w = weight.to(ScalarType.Float32) - DeltaWeight();
         weight.copy_(w);
         Merged = false;
     }

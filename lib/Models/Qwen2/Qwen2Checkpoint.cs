@@ -1,7 +1,9 @@
 using ViXml.Models.Hf;
 using ViXml.Torch;
-using ViXml.Torch.SafeTensors;
-using static ViXml.Torch.torch;
+using ViXml.SafeTensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Models.Qwen2;
 
@@ -25,11 +27,11 @@ public static class Qwen2Checkpoint
     {
         var info = source.Info(name);
         var bytes = source.ReadBytes(name);
-        return from_bytes(bytes, info.DType.ToTorch(), info.Shape);
+        return TensorExtensions.from_bytes(bytes, info.DType.ToTorch(), info.Shape);
     }
 
     /// <summary>Loads config and weights from a model folder; compute in <paramref name="dtype"/>.</summary>
-    public static Qwen2Model Load(string dir, DType dtype = DType.float32)
+    public static Qwen2Model Load(string dir, ScalarType dtype = ScalarType.Float32)
     {
         var config = Qwen2Config.Load(dir);
         var model = new Qwen2Model(config, dtype);
@@ -50,7 +52,7 @@ public static class Qwen2Checkpoint
     {
         using var source = SafeTensorsCheckpoint.OpenFolder(dir);
         var parameters = model.named_parameters().Where(p => !p.name.Contains(".lora_")).ToList();
-        var expected = parameters.Select(p => new ExpectedTensor(p.name, p.param.shape)).ToList();
+        var expected = parameters.Select(p => new ExpectedTensor(p.name, p.parameter.shape)).ToList();
         var inFile = source.Names.Select(n =>
         {
             var i = source.Info(n);
@@ -69,7 +71,7 @@ public static class Qwen2Checkpoint
 
     /// <summary>Saves config.json and model.safetensors (keys under "model.", as Qwen2ForCausalLM; the LM head is left
     /// out, so only tied configs reload into a causal LM). LoRA adapters are not part of the base checkpoint.</summary>
-    public static void Save(Qwen2Model model, string dir, DType storage = DType.bfloat16)
+    public static void Save(Qwen2Model model, string dir, ScalarType storage = ScalarType.BFloat16)
     {
         Directory.CreateDirectory(dir);
         var entries = new List<SafeTensorsWriteEntry>();
@@ -77,11 +79,11 @@ public static class Qwen2Checkpoint
         {
             if (name.Contains(".lora_")) continue;
             using var t = p.detach().to(storage).contiguous();
-            entries.Add(new SafeTensorsWriteEntry("model." + name, storage.ToSafeTensors(), p.shape, t.bytes()));
+            entries.Add(new SafeTensorsWriteEntry("model." + name, storage.ToSafeTensors(), p.shape, t.to_bytes()));
         }
         SafeTensorsWriter.Write(Path.Combine(dir, SafeTensorsCheckpoint.SingleFileName), entries,
             new Dictionary<string, string> { ["format"] = "pt" });
-        var cfg = model.Config with { TorchDtype = storage == DType.bfloat16 ? "bfloat16" : "float32" };
+        var cfg = model.Config with { TorchDtype = storage == ScalarType.BFloat16 ? "bfloat16" : "float32" };
         cfg.Save(dir);
     }
 }

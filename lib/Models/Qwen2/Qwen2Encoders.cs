@@ -2,7 +2,9 @@ using ViXml.Models.Lora;
 using ViXml.Text;
 using ViXml.Text.Prompts;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Models.Qwen2;
 
@@ -22,7 +24,7 @@ public sealed record Qwen2EncoderSettings
     /// <summary>LoRA adapter; null trains (or freezes) the whole backbone.</summary>
     public LoraConfig? Lora { get; init; }
     /// <summary>Compute dtype of the backbone (the paper: bfloat16; adapters stay float32).</summary>
-    public DType Dtype { get; init; } = DType.bfloat16;
+    public ScalarType Dtype { get; init; } = ScalarType.BFloat16;
     /// <summary>tokenizer.json; empty: the model folder's, else the pinned Qwen asset (tools/assets).</summary>
     public string Tokenizer { get; init; } = "";
     /// <summary>Seed of the from-scratch init and of the adapters' A matrices.</summary>
@@ -63,9 +65,9 @@ public static class Qwen2Encoders
             if (shapes.VocabSize < tokenizer.VocabSize)
                 throw new ArgumentException($"vocab_size {shapes.VocabSize} does not cover the tokenizer's {tokenizer.VocabSize} ids");
             model = new Qwen2Model(shapes, s.Dtype);
-            model.InitWeights(new Generator(s.Seed));
+            model.InitWeights(new Generator(unchecked((ulong)s.Seed)));
         }
-        if (s.Lora is not null) LoraAdapter.Apply(model, s.Lora, generator: new Generator(s.Seed + 1));
+        if (s.Lora is not null) LoraAdapter.Apply(model, s.Lora, generator: new Generator(unchecked((ulong)(s.Seed + 1))));
         return new Qwen2TemplateEncoder(model, tokenized, tokenizer.PadId, s.Lora);
     }
 
@@ -113,8 +115,8 @@ public static class Qwen2Encoders
             Lora = loraR > 0 ? new LoraConfig { R = loraR, Alpha = loraAlpha, UseRsLora = rslora, Dropout = loraDropout, TargetModules = loraTargets } : null,
             Dtype = dtype switch
             {
-                "bf16" or "bfloat16" => DType.bfloat16,
-                "fp32" or "float32" => DType.float32,
+                "bf16" or "bfloat16" => ScalarType.BFloat16,
+                "fp32" or "float32" => ScalarType.Float32,
                 _ => throw new ArgumentException($"model.decoder.dtype '{dtype}' is not bf16|fp32"),
             },
             Seed = seed,
@@ -123,7 +125,7 @@ public static class Qwen2Encoders
     }
 
     /// <summary>Reloads what <see cref="Qwen2TemplateEncoder.save_pretrained"/> wrote (base + adapter + template).</summary>
-    public static Qwen2TemplateEncoder Load(string dir, ITokenizer tokenizer, DType dtype = DType.float32)
+    public static Qwen2TemplateEncoder Load(string dir, ITokenizer tokenizer, ScalarType dtype = ScalarType.Float32)
     {
         var model = Qwen2Checkpoint.Load(dir, dtype);
         LoraConfig? lora = null;

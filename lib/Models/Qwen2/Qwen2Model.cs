@@ -1,18 +1,20 @@
 using ViXml.Models.Hf;
 using ViXml.Models.Lora;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
-using F = ViXml.Torch.torch.nn.functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace ViXml.Models.Qwen2;
 
 /// <summary>Qwen2RMSNorm: weight (H), computed in float32.</summary>
-public sealed class Qwen2RMSNorm : nn.Module<Tensor, Tensor>
+public sealed class Qwen2RMSNorm : HfModule<Tensor, Tensor>
 {
     public Tensor weight { get; }
     public readonly double eps;
 
-    public Qwen2RMSNorm(long hidden, double eps, DType? dtype = null)
+    public Qwen2RMSNorm(long hidden, double eps, ScalarType? dtype = null) : base(nameof(Qwen2RMSNorm))
     {
         this.eps = eps;
         weight = register_parameter("weight", ones([hidden], dtype: dtype));
@@ -22,7 +24,7 @@ public sealed class Qwen2RMSNorm : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Grouped-query self-attention with rotary positions; bias on q/k/v, none on o.</summary>
-public sealed class Qwen2Attention : nn.Module
+public sealed class Qwen2Attention : HfModule
 {
     public LoraLinear q_proj { get; }
     public LoraLinear k_proj { get; }
@@ -31,7 +33,7 @@ public sealed class Qwen2Attention : nn.Module
     private readonly int _heads, _kvHeads, _headDim;
     private readonly double _dropout;
 
-    public Qwen2Attention(Qwen2Config c, DType? dtype)
+    public Qwen2Attention(Qwen2Config c, ScalarType? dtype) : base(nameof(Qwen2Attention))
     {
         _heads = c.NumAttentionHeads;
         _kvHeads = c.NumKeyValueHeads;
@@ -59,22 +61,22 @@ public sealed class Qwen2Attention : nn.Module
         k = Qwen2Ops.ApplyRope(k, cos, sin);
         k = Qwen2Ops.RepeatKv(k, _heads / _kvHeads);                                  // (B, nh, T, hd)
         v = Qwen2Ops.RepeatKv(v, _heads / _kvHeads);
-        var scores = q.matmul(k.transpose(2, 3)) * Math.Pow(_headDim, -0.5) + mask;    // (B, nh, T, T)
-        var probs = scores.softmax(-1, DType.float32).to(q.dtype);
+        var scores = q.matmul_checked(k.transpose(2, 3)) * Math.Pow(_headDim, -0.5) + mask;    // (B, nh, T, T)
+        var probs = scores.softmax(-1, ScalarType.Float32).to(q.dtype);
         if (_dropout > 0 && training) probs = F.dropout(probs, _dropout, true);
-        var o = probs.matmul(v).transpose(1, 2).contiguous().reshape(B, T, (long)_heads * _headDim); // (B, T, H)
-        return o_proj.forward(o).MoveToOuterScope();
+        var o = probs.matmul_checked(v).transpose(1, 2).contiguous().reshape(B, T, (long)_heads * _headDim); // (B, T, H)
+        return o_proj.forward(o).MoveToOuterDisposeScope();
     }
 }
 
 /// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)); no biases.</summary>
-public sealed class Qwen2MLP : nn.Module<Tensor, Tensor>
+public sealed class Qwen2MLP : HfModule<Tensor, Tensor>
 {
     public LoraLinear gate_proj { get; }
     public LoraLinear up_proj { get; }
     public LoraLinear down_proj { get; }
 
-    public Qwen2MLP(Qwen2Config c, DType? dtype)
+    public Qwen2MLP(Qwen2Config c, ScalarType? dtype) : base(nameof(Qwen2MLP))
     {
         gate_proj = register_module("gate_proj", new LoraLinear(c.HiddenSize, c.IntermediateSize, hasBias: false, dtype));
         up_proj = register_module("up_proj", new LoraLinear(c.HiddenSize, c.IntermediateSize, hasBias: false, dtype));
@@ -84,19 +86,19 @@ public sealed class Qwen2MLP : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return down_proj.forward(F.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterScope();
+        return down_proj.forward(F.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
     }
 }
 
 /// <summary>Pre-norm decoder block: x + attn(norm(x)), then x + mlp(norm(x)).</summary>
-public sealed class Qwen2DecoderLayer : nn.Module
+public sealed class Qwen2DecoderLayer : HfModule
 {
     public Qwen2Attention self_attn { get; }
     public Qwen2MLP mlp { get; }
     public Qwen2RMSNorm input_layernorm { get; }
     public Qwen2RMSNorm post_attention_layernorm { get; }
 
-    public Qwen2DecoderLayer(Qwen2Config c, DType? dtype)
+    public Qwen2DecoderLayer(Qwen2Config c, ScalarType? dtype) : base(nameof(Qwen2DecoderLayer))
     {
         self_attn = register_module("self_attn", new Qwen2Attention(c, dtype));
         mlp = register_module("mlp", new Qwen2MLP(c, dtype));
@@ -109,7 +111,7 @@ public sealed class Qwen2DecoderLayer : nn.Module
         using var scope = NewDisposeScope();
         x = x + self_attn.forward(input_layernorm.forward(x), cos, sin, mask);
         x = x + mlp.forward(post_attention_layernorm.forward(x));
-        return x.MoveToOuterScope();
+        return x.MoveToOuterDisposeScope();
     }
 }
 
@@ -118,26 +120,26 @@ public sealed class Qwen2DecoderLayer : nn.Module
 /// last-token pooling. Module names equal HF's below the "model." prefix of Qwen2ForCausalLM checkpoints
 /// (embed_tokens, layers.N.self_attn.q_proj, ..., norm). Compute dtype = parameter dtype (float32 or bfloat16).
 /// </summary>
-public sealed class Qwen2Model : nn.Module, IEncoder
+public sealed class Qwen2Model : HfModule, IEncoder
 {
     public Qwen2Config Config { get; }
-    public nn.Embedding embed_tokens { get; }
-    public nn.ModuleList<Qwen2DecoderLayer> layers { get; }
+    public Embedding embed_tokens { get; }
+    public HfModuleList<Qwen2DecoderLayer> layers { get; }
     public Qwen2RMSNorm norm { get; }
 
     /// <summary>Builds the module with placeholder weights (call <see cref="InitWeights"/> or load a checkpoint).</summary>
-    public Qwen2Model(Qwen2Config config, DType dtype = DType.float32)
+    public Qwen2Model(Qwen2Config config, ScalarType dtype = ScalarType.Float32) : base(nameof(Qwen2Model))
     {
         config.Validate();
         Config = config;
-        embed_tokens = register_module("embed_tokens", new nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype));
-        layers = register_module("layers", new nn.ModuleList<Qwen2DecoderLayer>(
+        embed_tokens = register_module("embed_tokens", HfEmbedding.Create(config.VocabSize, config.HiddenSize, dtype: dtype));
+        layers = register_module("layers", new HfModuleList<Qwen2DecoderLayer>(
             Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new Qwen2DecoderLayer(config, dtype))));
         norm = register_module("norm", new Qwen2RMSNorm(config.HiddenSize, config.RmsNormEps, dtype));
     }
 
     /// <summary>The compute dtype (that of the embedding table).</summary>
-    public DType DType => embed_tokens.weight.dtype;
+    public ScalarType DType => embed_tokens.weight.dtype;
 
     /// <summary>HF's _init_weights for from-scratch training: linears and embeddings N(0, initializer_range), biases 0,
     /// norms 1. LoRA adapters added later keep their own init.</summary>
@@ -171,11 +173,11 @@ public sealed class Qwen2Model : nn.Module, IEncoder
             throw new ArgumentException($"attention mask [{string.Join(", ", attentionMask.shape)}] does not match the input ({B}, {T})");
         if (T > Config.MaxPositionEmbeddings)
             throw new ArgumentException($"sequence of {T} tokens exceeds max_position_embeddings {Config.MaxPositionEmbeddings}");
-        positionIds ??= arange(T, dtype: DType.int64).view(1, T).expand(B, T);
+        positionIds ??= arange(T, dtype: ScalarType.Int64).view(1, T).expand(B, T);
         var (cos, sin) = Qwen2Ops.RopeCosSin(positionIds, Config.HeadDim, Config.RopeTheta, DType);
         var mask = Qwen2Ops.AdditiveMask(attentionMask, DType);
         foreach (var layer in layers) x = layer.forward(x, cos, sin, mask);
-        return norm.forward(x).MoveToOuterScope();
+        return norm.forward(x).MoveToOuterDisposeScope();
     }
 
     /// <summary>Pooled float32 embeddings (B, H): "mean" over the mask (the paper) or "last" attended token.</summary>
@@ -183,7 +185,7 @@ public sealed class Qwen2Model : nn.Module, IEncoder
     {
         using var scope = NewDisposeScope();
         var h = forward(inputIds, attentionMask, positionIds);
-        return Qwen2Ops.Pool(h, attentionMask, pooling).MoveToOuterScope();
+        return Qwen2Ops.Pool(h, attentionMask, pooling).MoveToOuterDisposeScope();
     }
 
     // ---- IEncoder: what ./vixml embed and the trainer use ----
@@ -197,7 +199,7 @@ public sealed class Qwen2Model : nn.Module, IEncoder
     public Tensor Forward(Tensor ids, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        return forward(ids, mask.to(DType.int64)).to(DType.float32).MoveToOuterScope();
+        return forward(ids, mask.to(ScalarType.Int64)).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>ids (B, T) → token vectors (B, T, H) in the compute dtype (HF's inputs_embeds).</summary>
@@ -207,11 +209,11 @@ public sealed class Qwen2Model : nn.Module, IEncoder
     public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        return forward(null, mask.to(DType.int64), null, inputsEmbeds).to(DType.float32).MoveToOuterScope();
+        return forward(null, mask.to(ScalarType.Int64), null, inputsEmbeds).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>config.json + model.safetensors in HF layout, stored in the compute dtype.</summary>
-    public void save_pretrained(string dir) => Qwen2Checkpoint.Save(this, dir, DType == DType.bfloat16 ? DType.bfloat16 : DType.float32);
+    public void save_pretrained(string dir) => Qwen2Checkpoint.Save(this, dir, DType == ScalarType.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
 
     /// <summary>Every LoRA-capable linear with its dotted module name (e.g. "layers.0.self_attn.q_proj").</summary>
     public IEnumerable<(string Name, LoraLinear Layer)> Linears() =>

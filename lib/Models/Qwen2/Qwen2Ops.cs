@@ -1,5 +1,7 @@
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Models.Qwen2;
 
@@ -15,10 +17,10 @@ public static class Qwen2Ops
     {
         using var scope = NewDisposeScope();
         var inDtype = x.dtype;
-        var h = x.to(DType.float32);
-        var variance = h.pow(2).mean(-1, keepdim: true);
+        var h = x.to(ScalarType.Float32);
+        var variance = h.pow(2).mean([-1L], keepdim: true);
         h = h * (variance + eps).rsqrt();
-        return (weight * h.to(inDtype)).MoveToOuterScope();
+        return (weight * h.to(inDtype)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -26,15 +28,15 @@ public static class Qwen2Ops
     /// angles = positions ⊗ inv_freq, duplicated to the full head dim (rotate-half layout), cast to <paramref name="dtype"/>.
     /// positionIds (B, T) int64 → cos, sin (B, 1, T, head_dim).
     /// </summary>
-    public static (Tensor Cos, Tensor Sin) RopeCosSin(Tensor positionIds, int headDim, double theta, DType dtype)
+    public static (Tensor Cos, Tensor Sin) RopeCosSin(Tensor positionIds, int headDim, double theta, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var exponents = arange(0, headDim, 2, dtype: DType.int64).to(DType.float32) / (double)headDim;  // (hd/2)
+        var exponents = arange(0, headDim, 2, dtype: ScalarType.Int64).to(ScalarType.Float32) / (double)headDim;  // (hd/2)
         var invFreq = 1.0 / pow(theta, exponents);                                                       // (hd/2)
-        var freqs = positionIds.to(DType.float32).unsqueeze(-1) * invFreq.view(1, 1, -1);              // (B, T, hd/2)
+        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq.view(1, 1, -1);              // (B, T, hd/2)
         var emb = cat([freqs, freqs], -1);                                                               // (B, T, hd)
-        var cos = emb.cos().to(dtype).unsqueeze(1).MoveToOuterScope();
-        var sin = emb.sin().to(dtype).unsqueeze(1).MoveToOuterScope();
+        var cos = emb.cos().to(dtype).unsqueeze(1).MoveToOuterDisposeScope();
+        var sin = emb.sin().to(dtype).unsqueeze(1).MoveToOuterDisposeScope();
         return (cos, sin);
     }
 
@@ -43,16 +45,16 @@ public static class Qwen2Ops
     {
         using var scope = NewDisposeScope();
         long half = x.size(-1) / 2;
-        var x1 = x.slice(-1, 0, half);
-        var x2 = x.slice(-1, half);
-        return cat([-x2, x1], -1).MoveToOuterScope();
+        var x1 = x.slice(-1, 0, half, 1);
+        var x2 = x.slice(-1, half, x.size(-1), 1);
+        return cat([-x2, x1], -1).MoveToOuterDisposeScope();
     }
 
     /// <summary>x·cos + rotate_half(x)·sin. x (B, heads, T, hd), cos/sin (B, 1, T, hd).</summary>
     public static Tensor ApplyRope(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();
-        return (x * cos + RotateHalf(x) * sin).MoveToOuterScope();
+        return (x * cos + RotateHalf(x) * sin).MoveToOuterDisposeScope();
     }
 
     /// <summary>Grouped-query attention: each of the kv heads serves <paramref name="rep"/> query heads.
@@ -62,39 +64,39 @@ public static class Qwen2Ops
         if (rep == 1) return x.view(x.shape);
         using var scope = NewDisposeScope();
         var s = x.shape; // (B, kv, T, hd)
-        return x.unsqueeze(2).expand(s[0], s[1], rep, s[2], s[3]).reshape(s[0], s[1] * rep, s[2], s[3]).MoveToOuterScope();
+        return x.unsqueeze(2).expand(s[0], s[1], rep, s[2], s[3]).reshape(s[0], s[1] * rep, s[2], s[3]).MoveToOuterDisposeScope();
     }
 
     /// <summary>The most negative finite value of a float dtype (HF fills masked scores with it, never -inf, so a fully
     /// masked row stays finite and pads never turn into NaN).</summary>
-    public static double MinValue(DType dtype) => dtype switch
+    public static double MinValue(ScalarType dtype) => dtype switch
     {
-        DType.float32 => float.MinValue,
-        DType.bfloat16 => -3.3895313892515355e38,
-        DType.float64 => double.MinValue,
-        DType.float16 => -65504.0,
+        ScalarType.Float32 => float.MinValue,
+        ScalarType.BFloat16 => -3.3895313892515355e38,
+        ScalarType.Float64 => double.MinValue,
+        ScalarType.Float16 => -65504.0,
         _ => throw new ArgumentException($"no attention mask for dtype {dtype}"),
     };
 
     /// <summary>Causal + padding mask as an additive bias: 0 where key j ≤ query i and key j is attended, the dtype's
     /// minimum elsewhere. attentionMask (B, T) of 0/1 → (B, 1, T, T).</summary>
-    public static Tensor AdditiveMask(Tensor attentionMask, DType dtype)
+    public static Tensor AdditiveMask(Tensor attentionMask, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         long B = attentionMask.size(0), T = attentionMask.size(1);
-        var causal = ones([T, T], dtype: DType.bool_).tril();                      // (T, T)
+        var causal = ones([T, T], dtype: ScalarType.Bool).tril();                      // (T, T)
         var keys = attentionMask.ne(0).view(B, 1, 1, T);                            // (B, 1, 1, T)
         var allowed = causal.view(1, 1, T, T) & keys;                               // (B, 1, T, T)
-        return zeros([B, 1, T, T], dtype: dtype).masked_fill(allowed.logical_not(), MinValue(dtype)).MoveToOuterScope();
+        return zeros([B, 1, T, T], dtype: dtype).masked_fill(allowed.logical_not(), MinValue(dtype)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Mean of the hidden states over attended positions, in float32. h (B, T, H), mask (B, T) → (B, H).</summary>
     public static Tensor MeanPool(Tensor h, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
-        var m = attentionMask.to(DType.float32).unsqueeze(-1);                     // (B, T, 1)
-        var sum = (h.to(DType.float32) * m).sum(1);                                 // (B, H)
-        return (sum / m.sum(1).clamp(min: 1.0)).MoveToOuterScope();
+        var m = attentionMask.to(ScalarType.Float32).unsqueeze(-1);                     // (B, T, 1)
+        var sum = (h.to(ScalarType.Float32) * m).sum(1);                                 // (B, H)
+        return (sum / m.sum(1).clamp(min: 1.0)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Hidden state at the last attended position of each row (right, left or template padding alike), in
@@ -103,8 +105,8 @@ public static class Qwen2Ops
     {
         using var scope = NewDisposeScope();
         long B = h.size(0), T = h.size(1);
-        var last = (attentionMask.ne(0).to(DType.int64) * arange(T, dtype: DType.int64).view(1, T)).argmax(1); // (B)
-        return h.index(arange(B, dtype: DType.int64), last).to(DType.float32).MoveToOuterScope();
+        var last = (attentionMask.ne(0).to(ScalarType.Int64) * arange(T, dtype: ScalarType.Int64).view(1, T)).argmax(1); // (B)
+        return h[arange(B, dtype: ScalarType.Int64), last].to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>Pools by name: "mean" (the paper) or "last".</summary>

@@ -1,6 +1,8 @@
 using ViXml.Text.Prompts;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Models.Qwen2;
 
@@ -57,12 +59,12 @@ public sealed class Qwen2PromptEncoder
             var rows = tensor(slots.Select(s => (long)s.Row).ToArray());
             var pos = tensor(slots.Select(s => (long)s.Position).ToArray());
             var src = tensor(slots.Select(s => (long)s.Slot).ToArray());
-            var vectors = images.to(embeds.dtype).index(rows, src);                        // (n, H)
-            embeds = embeds.index_put_([rows, pos], vectors);
+            var vectors = images.to(embeds.dtype)[rows, src];                        // (n, H)
+            embeds = embeds.index_put_(vectors, rows, pos);
         }
         var mask = tensor(layout.AttentionMask, [B, T]);
         var positions = tensor(layout.PositionIds, [B, T]);
-        return (embeds.MoveToOuterScope(), mask.MoveToOuterScope(), positions.MoveToOuterScope(), layout);
+        return (embeds.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope(), positions.MoveToOuterDisposeScope(), layout);
     }
 
     /// <summary>Pooled float32 embeddings (B, H) of the prompted texts.</summary>
@@ -71,6 +73,6 @@ public sealed class Qwen2PromptEncoder
         using var scope = NewDisposeScope();
         var (embeds, mask, positions, _) = Assemble(texts, images, present);
         var h = Model.forward(null, mask, positions, embeds);
-        return Qwen2Ops.Pool(h, mask, Pooling).MoveToOuterScope();
+        return Qwen2Ops.Pool(h, mask, Pooling).MoveToOuterDisposeScope();
     }
 }

@@ -2,7 +2,9 @@ using ViXml.Models.Hf;
 using ViXml.Models.Lora;
 using ViXml.Text.Prompts;
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Models;
 
@@ -54,8 +56,8 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
     {
         if (mode == PoolingMode.Cls) throw new ArgumentException("a decoder has no [CLS] token: use mean or last pooling");
         var (B, T) = (ids.size(0), ids.size(1));
-        var flatIds = ids.to(DType.int64).ToArray<long>();
-        var flatMask = mask.to(DType.int64).ToArray<long>();
+        var flatIds = ids.to(ScalarType.Int64).ToArray<long>();
+        var flatMask = mask.to(ScalarType.Int64).ToArray<long>();
         var texts = new List<int[]>((int)B);
         for (int b = 0; b < B; b++)
         {

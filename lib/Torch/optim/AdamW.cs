@@ -1,13 +1,19 @@
+using TorchSharp;
+using ViXml.Torch;
+using TorchSharp.Modules;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace ViXml.Torch;
 
-public static partial class torch
+// AdamW stays ours (TorchSharp's keys its state by native handles): its state saves to and loads from named tensors,
+// so stop + resume is bit-identical to an uninterrupted run, and it matches torch.optim.AdamW step for step.
+public static partial class Optim
 {
-    public static partial class optim
-    {
         /// <summary>A set of parameters sharing hyper-parameters (e.g. "no decay" for biases and LayerNorm weights).</summary>
         public sealed class ParamGroup
         {
-            public List<Tensor> @params;
+            public List<Parameter> @params;
             /// <summary>Current learning rate (schedulers overwrite it each step).</summary>
             public double lr;
             /// <summary>The learning rate the group started with; schedulers scale this.</summary>
@@ -16,7 +22,7 @@ public static partial class torch
             public double weight_decay;
             public double beta1, beta2, eps;
 
-            public ParamGroup(IEnumerable<Tensor> parameters, double? lr = null, double? weight_decay = null)
+            public ParamGroup(IEnumerable<Parameter> parameters, double? lr = null, double? weight_decay = null)
             {
                 @params = parameters.ToList();
                 this.lr = lr ?? double.NaN;
@@ -26,18 +32,17 @@ public static partial class torch
         }
 
         /// <summary>
-        /// The usual BERT/HF split: parameters whose dotted name contains any no_decay pattern (default: biases and
-        /// LayerNorm/norm weights) get weight_decay 0, the rest weight_decay; frozen parameters are left out.
+        /// nanoGPT's split by shape: trainable parameters with 2 or more dimensions (matrices, embeddings) get
+        /// weight_decay, the rest (biases, LayerNorm and RMSNorm weights) 0; frozen parameters are left out.
         /// </summary>
-        public static List<ParamGroup> decay_groups(nn.Module model, double weight_decay, IEnumerable<string>? no_decay = null)
+        public static List<ParamGroup> decay_groups(nn.Module model, double weight_decay)
         {
-            var patterns = (no_decay ?? ["bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight"]).ToList();
-            var decay = new List<Tensor>();
-            var plain = new List<Tensor>();
-            foreach (var (name, p) in model.named_parameters())
+            var decay = new List<Parameter>();
+            var plain = new List<Parameter>();
+            foreach (var (_, p) in model.named_parameters())
             {
                 if (!p.requires_grad) continue;
-                (patterns.Any(pt => name.Contains(pt, StringComparison.Ordinal)) ? plain : decay).Add(p);
+                (p.dim() >= 2 ? decay : plain).Add(p);
             }
             return [new ParamGroup(decay, weight_decay: weight_decay), new ParamGroup(plain, weight_decay: 0.0)];
         }
@@ -50,7 +55,7 @@ public static partial class torch
         public sealed class AdamW : IDisposable
         {
             public readonly List<ParamGroup> param_groups;
-            private readonly Dictionary<Tensor, State> _state = new(ReferenceEqualityComparer.Instance);
+            private readonly Dictionary<Parameter, State> _state = new(ReferenceEqualityComparer.Instance);
 
             private sealed class State
             {
@@ -58,7 +63,7 @@ public static partial class torch
                 public required Tensor exp_avg, exp_avg_sq;
             }
 
-            public AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+            public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
                 double eps = 1e-8, double weight_decay = 1e-2)
                 : this([new ParamGroup(parameters)], lr, beta1, beta2, eps, weight_decay) { }
 
@@ -67,7 +72,7 @@ public static partial class torch
                 double eps = 1e-8, double weight_decay = 1e-2)
             {
                 param_groups = groups.ToList();
-                var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+                var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
                 foreach (var g in param_groups)
                 {
                     if (double.IsNaN(g.lr)) g.lr = lr;
@@ -86,7 +91,12 @@ public static partial class torch
             public void zero_grad(bool set_to_none = true)
             {
                 foreach (var g in param_groups)
-                    foreach (var p in g.@params) p.zero_grad(set_to_none);
+                    foreach (var p in g.@params)
+                    {
+                        using var grad = p.grad;
+                        if (grad is null) continue;
+                        if (set_to_none) p.grad = null; else grad.zero_();
+                    }
             }
 
             /// <summary>One update of every parameter that has a gradient.</summary>
@@ -137,12 +147,12 @@ public static partial class torch
                     var g = param_groups[gi];
                     foreach (var (k, v) in new (string, double)[] { ("lr", g.lr), ("initial_lr", g.initial_lr), ("weight_decay", g.weight_decay),
                                  ("beta1", g.beta1), ("beta2", g.beta2), ("eps", g.eps), ("num_params", g.@params.Count) })
-                        sd[$"param_groups.{gi}.{k}"] = scalar_tensor(v, DType.float64);
+                        sd[$"param_groups.{gi}.{k}"] = tensor(v, ScalarType.Float64);
                     foreach (var p in g.@params)
                     {
                         if (_state.TryGetValue(p, out var st))
                         {
-                            sd[$"state.{i}.step"] = scalar_tensor(st.step, DType.float64);
+                            sd[$"state.{i}.step"] = tensor((double)st.step, ScalarType.Float64);
                             sd[$"state.{i}.exp_avg"] = st.exp_avg.clone();
                             sd[$"state.{i}.exp_avg_sq"] = st.exp_avg_sq.clone();
                         }
@@ -161,12 +171,12 @@ public static partial class torch
                 double Get(string key)
                 {
                     known.Add(key);
-                    if (sd.TryGetValue(key, out var t)) return t.to(DType.float64).item<double>();
+                    if (sd.TryGetValue(key, out var t)) return t.to(ScalarType.Float64).item<double>();
                     errors.Add($"missing {key}");
                     return double.NaN;
                 }
                 var i = 0;
-                var loaded = new List<(Tensor p, long step, Tensor m, Tensor v)>();
+                var loaded = new List<(Parameter p, long step, Tensor m, Tensor v)>();
                 for (var gi = 0; gi < param_groups.Count; gi++)
                 {
                     var g = param_groups[gi];
@@ -181,7 +191,7 @@ public static partial class torch
                             if (!sd.TryGetValue(keys[1], out var m) || !sd.TryGetValue(keys[2], out var v)) { errors.Add($"state.{i} incomplete"); i++; continue; }
                             if (!m.shape.SequenceEqual(p.shape) || !v.shape.SequenceEqual(p.shape))
                                 errors.Add($"state.{i}: shape [{string.Join(", ", m.shape)}] vs parameter [{string.Join(", ", p.shape)}]");
-                            else loaded.Add((p, (long)sd[keys[0]].to(DType.float64).item<double>(), m, v));
+                            else loaded.Add((p, (long)sd[keys[0]].to(ScalarType.Float64).item<double>(), m, v));
                         }
                         i++;
                     }
@@ -254,31 +264,3 @@ public static partial class torch
             }
         }
     }
-
-    public static partial class nn
-    {
-        public static class utils
-        {
-            /// <summary>Scales all gradients so their joint norm is at most max_norm (torch.nn.utils.clip_grad_norm_);
-            /// returns the norm before clipping.</summary>
-            public static double clip_grad_norm_(IEnumerable<Tensor> parameters, double max_norm, double norm_type = 2.0)
-            {
-                using var scope = NewDisposeScope();
-                using var _ = no_grad();
-                var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
-                if (grads.Count == 0) return 0.0;
-                // per-gradient norms, then the norm of those (mixed dtypes are compared in float32)
-                var mixed = grads.Select(g => g.dtype).Distinct().Count() > 1;
-                Tensor Same(Tensor t) => mixed ? t.to(DType.float32) : t;
-                Tensor total;
-                if (double.IsPositiveInfinity(norm_type))
-                    total = stack(grads.Select(g => Same(g.abs().max())).ToList()).max();
-                else
-                    total = stack(grads.Select(g => Same(g.norm(norm_type))).ToList()).norm(norm_type);
-                var coef = (max_norm / (total + 1e-6)).clamp(max: 1.0);
-                foreach (var g in grads) g.mul_(coef);
-                return total.to(DType.float64).item<double>();
-            }
-        }
-    }
-}

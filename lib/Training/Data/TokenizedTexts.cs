@@ -1,5 +1,8 @@
 using ViXml.Text;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using ViXml.Torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Training.Data;
 
@@ -23,7 +26,7 @@ public sealed class TokenizedTexts
     public int Length(int i) => _rows[i].Length;
 
     /// <summary>ids and mask (B, T) int64 for the given rows, T = longest row.</summary>
-    public (ViXml.Torch.Tensor Ids, ViXml.Torch.Tensor Mask) Batch(ReadOnlySpan<int> rows)
+    public (TorchSharp.torch.Tensor Ids, TorchSharp.torch.Tensor Mask) Batch(ReadOnlySpan<int> rows)
     {
         int t = 1;
         foreach (var r in rows) t = Math.Max(t, _rows[r].Length);

@@ -1,5 +1,7 @@
 using ViXml.Torch;
-using static ViXml.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace ViXml.Xmc.Search;
 
@@ -46,7 +48,7 @@ public static class TopKSearch
             for (int l0 = 0; l0 < l; l0 += labelShard)
             {
                 int ls = Math.Min(labelShard, l - l0);
-                var scores = qblock.matmul(labels.narrow(0, l0, ls).t());             // (qb, ls)
+                var scores = qblock.matmul_checked(labels.narrow(0, l0, ls).t());             // (qb, ls)
                 var (v, i) = scores.topk(Math.Min(kk, ls), 1);                       // (qb, ≤k)
                 vals.Add(v);
                 idxs.Add(l0 == 0 ? i : i + l0);
@@ -61,7 +63,7 @@ public static class TopKSearch
                 bestV = v;
                 bestI = allI.gather(1, pos);
             }
-            var fv = bestV.to(DType.float32).contiguous().ToArray<float>();
+            var fv = bestV.to(ScalarType.Float32).contiguous().ToArray<float>();
             var fi = bestI.contiguous().ToArray<long>();
             for (int r = 0; r < qb; r++)
                 for (int j = 0; j < kk; j++)

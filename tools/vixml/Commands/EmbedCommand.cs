@@ -3,7 +3,7 @@ using System.Diagnostics;
 using ViXml.Models;
 using ViXml.Models.Hf;
 using ViXml.Text;
-using ViXml.Torch.SafeTensors;
+using ViXml.SafeTensors;
 using ViXml.Xmc;
 
 namespace ViXml.Cli.Commands;

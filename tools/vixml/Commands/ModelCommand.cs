@@ -1,7 +1,8 @@
 using System.CommandLine;
 using ViXml.Models;
 using ViXml.Models.Hf;
-using ViXml.Torch.SafeTensors;
+using ViXml.SafeTensors;
+using ViXml.Torch;
 
 namespace ViXml.Cli.Commands;
 

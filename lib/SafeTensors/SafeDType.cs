@@ -1,4 +1,4 @@
-namespace ViXml.Torch.SafeTensors;
+namespace ViXml.SafeTensors;
 
 /// <summary>
 /// The safetensors element types this project reads and writes, declared in the same relative order as the

@@ -1,4 +1,4 @@
-namespace ViXml.Torch.SafeTensors;
+namespace ViXml.SafeTensors;
 
 /// <summary>One tensor's header entry.</summary>
 /// <param name="Name">Tensor name as in the header (HF weight name).</param>

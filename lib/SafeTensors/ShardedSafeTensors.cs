@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace ViXml.Torch.SafeTensors;
+namespace ViXml.SafeTensors;
 
 /// <summary>
 /// A sharded checkpoint: `model.safetensors.index.json` ({"metadata": {...}, "weight_map": {name: shard file}})

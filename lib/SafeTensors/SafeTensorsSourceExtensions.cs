@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace ViXml.Torch.SafeTensors;
+namespace ViXml.SafeTensors;
 
 /// <summary>Typed reads on top of the raw byte access every source provides.</summary>
 public static class SafeTensorsSourceExtensions

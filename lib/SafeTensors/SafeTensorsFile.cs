@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 
-namespace ViXml.Torch.SafeTensors;
+namespace ViXml.SafeTensors;
 
 /// <summary>
 /// One .safetensors file, opened for on-demand reads. Layout: 8-byte little-endian header length N, N bytes of

@@ -1,31 +1,36 @@
-namespace ViXml.Torch.SafeTensors;
+using TorchSharp;
+using TorchSharp.Modules;
+using ViXml.Torch;
+using static TorchSharp.torch;
+
+namespace ViXml.SafeTensors;
 
 /// <summary>safetensors files &lt;-&gt; libtorch tensors (the pure C# reader/writer plus the binding's raw-bytes API).</summary>
 public static class SafeTensorsIO
 {
-    public static DType ToTorch(this SafeDType t) => t switch
+    public static ScalarType ToTorch(this SafeDType t) => t switch
     {
-        SafeDType.BOOL => DType.bool_,
-        SafeDType.U8 => DType.uint8,
-        SafeDType.I32 => DType.int32,
-        SafeDType.I64 => DType.int64,
-        SafeDType.F16 => DType.float16,
-        SafeDType.BF16 => DType.bfloat16,
-        SafeDType.F32 => DType.float32,
-        SafeDType.F64 => DType.float64,
+        SafeDType.BOOL => ScalarType.Bool,
+        SafeDType.U8 => ScalarType.Byte,
+        SafeDType.I32 => ScalarType.Int32,
+        SafeDType.I64 => ScalarType.Int64,
+        SafeDType.F16 => ScalarType.Float16,
+        SafeDType.BF16 => ScalarType.BFloat16,
+        SafeDType.F32 => ScalarType.Float32,
+        SafeDType.F64 => ScalarType.Float64,
         _ => throw new ArgumentOutOfRangeException(nameof(t), t, "unknown safetensors dtype"),
     };
 
-    public static SafeDType ToSafeTensors(this DType t) => t switch
+    public static SafeDType ToSafeTensors(this ScalarType t) => t switch
     {
-        DType.bool_ => SafeDType.BOOL,
-        DType.uint8 => SafeDType.U8,
-        DType.int32 => SafeDType.I32,
-        DType.int64 => SafeDType.I64,
-        DType.float16 => SafeDType.F16,
-        DType.bfloat16 => SafeDType.BF16,
-        DType.float32 => SafeDType.F32,
-        DType.float64 => SafeDType.F64,
+        ScalarType.Bool => SafeDType.BOOL,
+        ScalarType.Byte => SafeDType.U8,
+        ScalarType.Int32 => SafeDType.I32,
+        ScalarType.Int64 => SafeDType.I64,
+        ScalarType.Float16 => SafeDType.F16,
+        ScalarType.BFloat16 => SafeDType.BF16,
+        ScalarType.Float32 => SafeDType.F32,
+        ScalarType.Float64 => SafeDType.F64,
         _ => throw new ArgumentException($"dtype {t.Name()} cannot be stored (supported: bf16, f16, f32, f64, i64, i32, u8, bool)"),
     };
 
@@ -64,7 +69,7 @@ public static class SafeTensorsIO
     {
         var info = source.Info(name);
         var bytes = source.ReadBytes(name);
-        return torch.from_bytes(bytes, info.DType.ToTorch(), info.Shape, device);
+        return TensorExtensions.from_bytes(bytes, info.DType.ToTorch(), info.Shape, device);
     }
 
     /// <summary>
@@ -81,7 +86,7 @@ public static class SafeTensorsIO
             catch (ArgumentException e) { throw new ArgumentException($"{path}: tensor '{name}': {e.Message}", e); }
             var shape = t.shape;
             entries.Add(new SafeTensorsWriteEntry(name, dt, shape, shape.Aggregate(1L, (a, d) => a * d) * dt.ItemSize(),
-                s => s.Write(t.bytes())));
+                s => s.Write(t.to_bytes())));
         }
         SafeTensorsWriter.Write(path, entries, metadata);
     }

@@ -1,4 +1,4 @@
-namespace ViXml.Torch.SafeTensors;
+namespace ViXml.SafeTensors;
 
 /// <summary>A malformed, hostile or inconsistent safetensors file or index. The message names the file (and the key).</summary>
 public sealed class SafeTensorsException : Exception

@@ -3,7 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using ViXml.Common;
 
-namespace ViXml.Torch.SafeTensors;
+namespace ViXml.SafeTensors;
 
 /// <summary>
 /// One tensor to write. The bytes come either from memory or from a callback that streams exactly

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace ViXml.Torch.SafeTensors;
+namespace ViXml.SafeTensors;
 
 /// <summary>
 /// bfloat16 / float16 &lt;-&gt; float32 on raw little-endian storage, matching PyTorch bit for bit
