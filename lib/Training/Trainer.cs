@@ -180,7 +180,7 @@ public sealed class Trainer
                 sched.step();
                 phases[3] += phase.Elapsed.TotalSeconds;
                 step++;
-                double lv = lossT.item<float>();
+                double lv = lossT.ToSingle();
                 lossSum += lv;
                 var qv = q.detach().ToArray<float>();
                 for (int i = 0; i < b.Length; i++) Array.Copy(qv, i * dim, stale, (long)b[i] * dim, dim);

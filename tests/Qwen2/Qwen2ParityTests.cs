@@ -25,7 +25,7 @@ internal sealed class Expected : IDisposable
     {
         Assert.Equal(b.shape, a.shape);
         using var d = (a.to(ScalarType.Float64) - b.to(ScalarType.Float64)).abs().max();
-        return d.item<double>();
+        return d.ToDouble();
     }
 }
 
@@ -103,7 +103,7 @@ public class Qwen2ParityTests
         var mean = Qwen2Ops.MeanPool(h, mask);
         Assert.True(Expected.MaxDiff(mean, e["mean"]) < Tol);
         var loss = (mean * e["probe"]).sum();
-        Assert.True(Math.Abs(loss.item<double>() - e["loss"].item<double>()) < 1e-4);
+        Assert.True(Math.Abs(loss.ToDouble() - e["loss"].ToDouble()) < 1e-4);
         loss.backward();
         int checkedGrads = 0;
         foreach (var (name, p) in model.named_parameters())
@@ -247,9 +247,9 @@ public class Qwen2LoadingTests
         using var model = new Qwen2Model(cfg);
         model.InitWeights(new Generator(7));
         var w = model.layers[1].mlp.up_proj.weight;
-        Assert.InRange(w.flatten().std(0).item<double>(), 0.015, 0.025); // N(0, initializer_range = 0.02)
-        Assert.Equal(1.0, model.norm.weight.mean().item<double>());
-        Assert.Equal(0.0, model.layers[0].self_attn.q_proj.bias!.abs().sum().item<double>());
+        Assert.InRange(w.flatten().std(0).ToDouble(), 0.015, 0.025); // N(0, initializer_range = 0.02)
+        Assert.Equal(1.0, model.norm.weight.mean().ToDouble());
+        Assert.Equal(0.0, model.layers[0].self_attn.q_proj.bias!.abs().sum().ToDouble());
         var dir = Repo.TempDir();
         Qwen2Checkpoint.Save(model, dir, ScalarType.Float32);
         using var back = Qwen2Checkpoint.Load(dir);
@@ -280,8 +280,8 @@ public class LoraBehaviourTests
         using (no_grad()) Assert.Equal(0.0, Expected.MaxDiff(model.Encode(ids, mask), before));
         var a = model.layers[0].self_attn.q_proj.lora_A!.weight;
         double bound = Math.Sqrt(2.0 / 6) * Math.Sqrt(3.0 / 64); // kaiming_uniform(a=√5), fan_in 64
-        Assert.True(a.abs().max().item<double>() <= bound);
-        Assert.True(a.abs().max().item<double>() > bound * 0.8);
+        Assert.True(a.abs().max().ToDouble() <= bound);
+        Assert.True(a.abs().max().ToDouble() > bound * 0.8);
     }
 
     [Fact]
@@ -304,7 +304,7 @@ public class LoraBehaviourTests
                 lora++;
                 Assert.True(p.requires_grad);
                 Assert.NotNull(g);
-                Assert.True(g!.abs().sum().item<double>() > 0, name);
+                Assert.True(g!.abs().sum().ToDouble() > 0, name);
             }
             else
             {

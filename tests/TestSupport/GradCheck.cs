@@ -29,7 +29,7 @@ public static class GradCheck
                 var v = (double[])values.Clone();
                 v[i] += delta;
                 using var _ = no_grad();
-                return f(tensor(v, shape)).item<double>();
+                return f(tensor(v, shape)).ToDouble();
             }
             var numeric = (Eval(h) - Eval(-h)) / (2 * h);
             Assert.True(Math.Abs(numeric - analytic[i]) <= absTol + relTol * Math.Abs(numeric),

@@ -92,7 +92,7 @@ public class ReferenceTests
             norms.Add(nn.utils.clip_grad_norm_([W1, b1, W2], 1.0));
             opt.step();
             sched.step();
-            losses.Add(loss.item<double>());
+            losses.Add(loss.ToDouble());
         }
         var refLoss = R("adamw.losses").ToArray<double>();
         var refNorm = R("adamw.grad_norms").ToArray<double>();

@@ -25,7 +25,7 @@ public class InfoNceLossTests
         var loss = new InfoNceLoss(c).Direction(sim, tensor(target, [2, 3]).to(ScalarType.Float64), tensor(new long[] { 0, 1 }, [2]));
         loss.backward();
         gradS = sim.grad!.ToArray<double>();
-        return loss.item<double>();
+        return loss.ToDouble();
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public class InfoNceLossTests
         var target = tensor(t, [4, 5]);
         var pos = tensor(new long[] { 0, 1, 2, 3 }, [4]);
         var loss = new InfoNceLoss(Cfg(0.05)).Direction(sim, target, pos);
-        Assert.Equal(Math.Log(5), loss.item<double>(), 12);
+        Assert.Equal(Math.Log(5), loss.ToDouble(), 12);
         loss.backward();
         var g = sim.grad!.ToArray<double>();
         Assert.Equal((0.2 - 1) / 0.05 / 4, g[0], 12);   // the positive is pulled up
@@ -108,7 +108,7 @@ public class InfoNceLossTests
             var q = tensor(c.Q, [c.B, c.D], requires_grad: true);
             var l = tensor(c.Lv, [c.L, c.D], requires_grad: true);
             var loss = new InfoNceLoss(Cfg(c.Temperature, c.L2q)).Forward(SimOf(q, l), BatchOf(c));
-            Assert.Equal(c.Loss, loss.item<double>(), 10);
+            Assert.Equal(c.Loss, loss.ToDouble(), 10);
             loss.backward();
             var gq = q.grad!.ToArray<double>();
             var gl = l.grad!.ToArray<double>();

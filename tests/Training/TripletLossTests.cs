@@ -27,7 +27,7 @@ public class TripletLossTests
         var loss = new TripletLoss(c).Direction(sim, tensor(T, [2, 3]), tensor(new long[] { 0, 1 }, [2]));
         loss.backward();
         gradS = sim.grad!.ToArray<double>();
-        return loss.item<double>();
+        return loss.ToDouble();
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public class TripletLossTests
         var sim = tensor(new double[] { 0.1, 0.5, 0.9 }, [1, 3], requires_grad: true);
         var loss = new TripletLoss(Cfg(topK: 10, margin: MarginKind.Fixed)).Direction(
             sim, tensor(new float[] { 1, 0, 1 }, [1, 3]), tensor(new long[] { 0 }, [1]));
-        Assert.Equal(0.5 - 0.1 + 0.3, loss.item<double>(), 12);
+        Assert.Equal(0.5 - 0.1 + 0.3, loss.ToDouble(), 12);
     }
 
     private sealed record Case(JsonElement Config, int B, int L, int D, double[] Q, double[] Lv, int[] Pos, float[] Target,
@@ -103,7 +103,7 @@ public class TripletLossTests
             var batch = new LabelBatch(Enumerable.Range(0, c.B).ToArray(), Enumerable.Range(0, c.L).ToArray(), c.Pos, c.Target);
             var loss = new TripletLoss(FromJson(c.Config)).Forward(SimOf(q, l), batch);
             // Forward builds the target in float32; the sims stay float64, so the comparison is tight.
-            Assert.Equal(c.Loss, loss.item<double>(), 10);
+            Assert.Equal(c.Loss, loss.ToDouble(), 10);
             loss.backward();
             var gq = q.grad!.ToArray<double>();
             var gl = l.grad!.ToArray<double>();
