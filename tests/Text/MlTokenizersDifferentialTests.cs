@@ -139,10 +139,68 @@ public class MlTokenizersDifferentialTests(ITestOutputHelper output)
         output.WriteLine($"{dataset}-{Size}/{family}: {texts.Count:N0} texts, {tokens:N0} tokens, identical");
     }
 
-    /// <summary>The library's own truncation (EncodeToIds with maxTokenCount) is not HF's: it never cuts inside a
-    /// word, so it returns a shorter prefix where a word straddles the limit. Our adapter therefore truncates the full
-    /// encoding itself (TokenizerBase), as HF does. This checks that the library's result is always a prefix of HF's
-    /// truncation and counts where it is shorter.</summary>
+    /// <summary>Microsoft.ML.Tokenizers' own components over every dataset text: BERT's differ only on texts that hold
+    /// an accent (not stripped under InvariantGlobalization) or a format character (soft hyphen; kept); Qwen's regex
+    /// pre-tokeniser agrees on all of them (its difference, astral letters, is in the next test).</summary>
+    [Theory]
+    [MemberData(nameof(DatasetRows))]
+    public void Library_components_over_dataset_texts(string dataset, string family)
+    {
+        var texts = Texts(dataset);
+        var lib = family == "bert" ? MlBertLibrary.Value : MlQwenLibrary.Value;
+        ITokenizer ours = Ours(family);
+        int mismatches = 0, decomposable = 0;
+        string? first = null;
+        foreach (var t in texts)
+        {
+            // a character NFD decomposes, an already decomposed accent (a non-spacing mark), or a format character
+            // such as U+00AD SOFT HYPHEN, which HF's clean_text drops and the library's BertNormalizer keeps
+            bool nfdChanges = ViXml.Text.Unicode.UnicodeNormalizer.Nfd(t) != t ||
+                              t.EnumerateRunes().Any(r => System.Text.Rune.GetUnicodeCategory(r) is System.Globalization.UnicodeCategory.NonSpacingMark
+                                  or System.Globalization.UnicodeCategory.Format);
+            if (nfdChanges) decomposable++;
+            var a = ours.Encode(t, addSpecialTokens: false);
+            var b = lib.Encode(t, addSpecialTokens: false);
+            if (a.SequenceEqual(b)) continue;
+            mismatches++;
+            var shown = $"'{t}':\nours {Show(a)}\nML   {Show(b)}";
+            first ??= shown;
+            Assert.True(family == "bert" && nfdChanges, $"{dataset}/{family}: unexpected library-component mismatch on {shown}");
+        }
+        output.WriteLine($"{dataset}-{Size}/{family}: library components differ on {mismatches:N0} of {texts.Count:N0} texts " +
+                         $"({decomposable:N0} hold an accent or format character){(first is null ? "" : "; first: " + first)}");
+    }
+
+    [Fact]
+    public void Library_regex_splits_astral_letters_and_digits_differently()
+    {
+        // HF's Oniguruma and our splitter classify code points; .NET's Regex sees the two UTF-16 halves of an astral
+        // letter or digit (𝐀 U+1D400 Lu, 𝟏 U+1D7CF Nd, 𠀀 U+20000 Lo) as neither \p{L} nor \p{N}. Random short mixes
+        // of such characters with ASCII find a text whose ids differ; the shortest found is printed.
+        string[] alphabet = ["𝐀", "𝐛", "𝟏", "𝟐", "𠀀", "中", "a", "b", "e", "s", "1", " ", "!", "'", "-", "\n"];
+        var rng = new Random(20261201);
+        string? shortest = null;
+        for (int n = 0; n < 20000; n++)
+        {
+            var sb = new System.Text.StringBuilder();
+            int len = 2 + rng.Next(5);
+            for (int k = 0; k < len; k++) sb.Append(alphabet[rng.Next(alphabet.Length)]);
+            var text = sb.ToString();
+            if (shortest is not null && text.Length >= shortest.Length) continue;
+            var ours = MlQwen.Value.Ours.Encode(text, addSpecialTokens: false);
+            Assert.Equal(ours, MlQwen.Value.Encode(text, addSpecialTokens: false)); // our components: always equal
+            if (!ours.SequenceEqual(MlQwenLibrary.Value.Encode(text, addSpecialTokens: false))) shortest = text;
+        }
+        Assert.NotNull(shortest);
+        output.WriteLine($"'{TokenizerFixtures.Printable(shortest)}': ours {Show(MlQwen.Value.Ours.Encode(shortest, false))}, " +
+                         $"library regex {Show(MlQwenLibrary.Value.Encode(shortest, false))}");
+    }
+
+    /// <summary>The library's own truncation (EncodeToIds with maxTokenCount) is not HF's for WordPiece: BertTokenizer
+    /// never cuts inside a word, so it returns a shorter prefix where a word straddles the limit (the BPE one does cut
+    /// inside a word and agreed on every text measured). Our adapter therefore truncates the full encoding itself
+    /// (TokenizerBase), as HF does. This checks that the library's result is always a prefix of HF's truncation and
+    /// counts where it is shorter.</summary>
     [Theory]
     [MemberData(nameof(DatasetRows))]
     public void Library_truncation_stops_at_word_boundaries(string dataset, string family)
