@@ -12,6 +12,10 @@ public abstract class TokenizerBase : ITokenizer
     protected abstract int[] PrefixIds { get; }
     protected abstract int[] SuffixIds { get; }
 
+    /// <summary>The template ids, for engines that wrap this tokenizer (<see cref="MlTokenizers"/>).</summary>
+    internal int[] TemplatePrefix => PrefixIds;
+    internal int[] TemplateSuffix => SuffixIds;
+
     /// <summary>Tokenises the text without template tokens, appending ids to <paramref name="output"/>.</summary>
     protected abstract void EncodeCore(string text, List<int> output);
 

@@ -426,7 +426,19 @@ public static class TokenizerJson
     /// <param name="path">The tokenizer.json.</param>
     /// <param name="maxAddedTokenId">Keep only added tokens with ids up to this (Qwen2.5: 151664); null keeps all.</param>
     /// <param name="padToken">Padding token; default padding.pad_token, else "&lt;|endoftext|&gt;".</param>
-    public static ByteLevelBpeTokenizer LoadBpe(string path, int? maxAddedTokenId = null, string? padToken = null)
+    public static ByteLevelBpeTokenizer LoadBpe(string path, int? maxAddedTokenId = null, string? padToken = null) =>
+        ReadBpe(path, maxAddedTokenId, padToken).Build();
+
+    /// <summary>The parts of a byte-level BPE tokenizer.json (checked as <see cref="LoadBpe"/> documents), before any
+    /// engine is built from them: ours (<see cref="BpeSpec.Build"/>) or Microsoft.ML.Tokenizers' (<see cref="MlTokenizers"/>).</summary>
+    internal sealed record BpeSpec(string Path, string[] Vocab, List<(string Left, string Right)> Merges, List<AddedToken> Added,
+        string PadToken, bool Nfc, bool IgnoreMerges, int[] Prefix, int[] Suffix)
+    {
+        public ByteLevelBpeTokenizer Build() =>
+            new(Vocab, Merges, Added, PadToken, Path, Nfc, IgnoreMerges, Prefix, Suffix);
+    }
+
+    internal static BpeSpec ReadBpe(string path, int? maxAddedTokenId = null, string? padToken = null)
     {
         using var file = Open(path);
         var root = file.Root;
@@ -462,7 +474,7 @@ public static class TokenizerJson
         if (padToken is null && OptObj(root, "padding", path) is JsonElement padding)
             padToken = OptStr(padding, "pad_token", path, "padding");
         padToken ??= "<|endoftext|>";
-        return new ByteLevelBpeTokenizer(vocab, merges, added, padToken, path, nfc, ignoreMerges, prefix, suffix);
+        return new BpeSpec(path, vocab, merges, added, padToken, nfc, ignoreMerges, prefix, suffix);
     }
 
     /// <summary>Accepts only the Qwen2 pre-tokeniser: Sequence[Split(pattern, Isolated), ByteLevel(use_regex false,

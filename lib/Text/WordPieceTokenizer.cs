@@ -236,7 +236,7 @@ public sealed class WordPieceTokenizer : TokenizerBase
             or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
 
     // BertPreTokenizer punctuation: all ASCII punctuation (so $ + < = > ^ ` | ~ too) and Unicode P* categories.
-    private static bool IsPunctuation(Rune r)
+    internal static bool IsPunctuation(Rune r)
     {
         int cp = r.Value;
         if (cp is >= 33 and <= 47 or >= 58 and <= 64 or >= 91 and <= 96 or >= 123 and <= 126) return true;
