@@ -1,15 +1,15 @@
 #!/usr/bin/python3
 """Python side of bench/MatmulBench.cs: float32 n x n matmul GFLOP/s with Debian's PyTorch.
-usage: bench_torch_matmul.py THREADS SECONDS N [N ...]; prints 'gflops N VALUE' lines."""
+usage: bench_torch_matmul.py THREADS SECONDS DTYPE N [N ...] (DTYPE float32|bfloat16); prints 'gflops N VALUE' lines."""
 import sys, time
 import torch
 
-threads, seconds = int(sys.argv[1]), float(sys.argv[2])
+threads, seconds, dtype = int(sys.argv[1]), float(sys.argv[2]), getattr(torch, sys.argv[3])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 with torch.no_grad():
-    for n in map(int, sys.argv[3:]):
-        a, b = torch.randn(n, n), torch.randn(n, n)
+    for n in map(int, sys.argv[4:]):
+        a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
         t0, i = time.perf_counter(), 0
         while i < 2 or time.perf_counter() - t0 < seconds / 5:  # warm-up, as on the C# side
             a @ b

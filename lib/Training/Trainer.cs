@@ -59,7 +59,7 @@ public sealed class Trainer
         var data = XmcDataset.Load(C.Data.Dir);
         ITokenizer tok = C.Model.Encoder == EncoderKind.Qwen2
             ? Models.Qwen2.Qwen2Encoders.Tokenizer(C.Model.Pretrained)   // byte-level BPE; data.vocab unused
-            : WordPieceTokenizer.FromVocabFile(C.Data.Vocab);
+            : WordPieceTokenizer.FromVocabFile(VocabFor(C));
         var trainRows = data.TrainRowsWithLabels();
         if (C.Data.MaxTrain > 0 && C.Data.MaxTrain < trainRows.Length) trainRows = trainRows[..C.Data.MaxTrain];
         var trainTok = new TokenizedTexts(data.TrainTexts, tok, C.Data.MaxLen);
@@ -321,11 +321,24 @@ public sealed class Trainer
 
     private static void WritePredictions(string path, TopK preds, int numLabels) => XcSparse.Write(path, preds.ToCsr(numLabels));
 
+    /// <summary>The WordPiece vocabulary: a pretrained folder's own vocab.txt wins (its ids are what the embeddings were
+    /// trained on); otherwise data.vocab.</summary>
+    internal static string VocabFor(TrainConfig c)
+    {
+        if (!string.IsNullOrEmpty(c.Model.Pretrained))
+        {
+            var own = Path.Combine(c.Model.Pretrained, "vocab.txt");
+            if (File.Exists(own)) return own;
+        }
+        return c.Data.Vocab;
+    }
+
     /// <summary>The encoder in HF layout (config.json + model.safetensors + vocab.txt), plus the optional head.</summary>
     public static void SaveModel(SiameseModel model, string dir, TrainConfig c)
     {
         model.Encoder.save_pretrained(dir);
-        if (File.Exists(c.Data.Vocab)) Atomic.WriteAllBytes(Path.Combine(dir, "vocab.txt"), File.ReadAllBytes(c.Data.Vocab));
+        var vocab = VocabFor(c);
+        if (File.Exists(vocab)) Atomic.WriteAllBytes(Path.Combine(dir, "vocab.txt"), File.ReadAllBytes(vocab));
         if (model.Transform is not null)
             TensorFile.Save(Path.Combine(dir, "siamese_head.safetensors"),
                 model.Transform.state_dict().Select(kv => KeyValuePair.Create("transform." + kv.Key, kv.Value)));
