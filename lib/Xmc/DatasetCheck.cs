@@ -124,6 +124,14 @@ public static class DatasetCheck
             }
         }
 
+        // Named banks ({name}_embs.npy) with a manifest, or other than img: shapes, checksums, maps and K together.
+        foreach (var bankName in ImageBanks.Names(dir))
+        {
+            if (bankName == "img" && !File.Exists(P(ImageBanks.ManifestFile(bankName)))) continue;   // checked above
+            try { ImageBanks.Load(dir, bankName); }
+            catch (XmcFormatException e) { rep.Errors.Add(e.Message); }
+        }
+
         CheckManifest(dir, rep, trn, tst);
 
         if (trn is not null && tst is not null && trn.Cols == tst.Cols)
