@@ -215,3 +215,28 @@ for vi, vendor in enumerate(["twitter", "google"]):
 with open(os.path.join(out, "expected_features.json"), "w") as fh:
     json.dump(expected, fh, indent=0, sort_keys=True)
     fh.write("\n")
+
+# npm's integrity strings of the fake tarballs ("sha512-" + base64 of the SHA-512 digest), for the cache tests.
+import base64
+import hashlib
+
+with open(os.path.join(out, "integrity.json"), "w") as fh:
+    json.dump({f: "sha512-" + base64.b64encode(hashlib.sha512(open(os.path.join(out, f), "rb").read()).digest()).decode()
+               for f in sorted(os.listdir(out)) if f.endswith(".tgz")}, fh, indent=1)
+    fh.write("\n")
+
+# ---- tests/fixtures/image-bank-numpy: a bare bank as the reference code ships it, written by numpy ------------------
+# float32 bank [4, 3]; int32 trn map [3, 2] and int64 tst map [2, 2] (-1 = no image); tiny label files for the row counts.
+nb = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "image-bank-numpy")
+os.makedirs(nb, exist_ok=True)
+bank = (np.arange(12, dtype=np.float64).reshape(4, 3) / 7 - 0.5).astype("<f4")
+np.save(os.path.join(nb, "img_embs.npy"), bank)
+np.save(os.path.join(nb, "trn_img_map.npy"), np.array([[0, 1], [2, -1], [-1, -1]], dtype="<i4"))
+np.save(os.path.join(nb, "tst_img_map.npy"), np.array([[3, 0], [1, 2]], dtype="<i8"))
+with open(os.path.join(nb, "trn_X_Y.txt"), "w") as fh:
+    fh.write("3 2\n0:1\n1:1\n0:1 1:1\n")
+with open(os.path.join(nb, "tst_X_Y.txt"), "w") as fh:
+    fh.write("2 2\n1:1\n0:1\n")
+with open(os.path.join(nb, "values.json"), "w") as fh:
+    json.dump({"bank": [float(x) for x in bank.ravel()]}, fh, indent=1)
+    fh.write("\n")

@@ -191,7 +191,7 @@ public static partial class EmojiBuilder
     }
 
     /// <summary>Reads the pinned packages and builds the dataset.</summary>
-    public static BuiltDataset Build(NpmInputs inputs, string size)
+    public static BuiltDataset Build(NpmInputs inputs, string size, int smallItems = SmallItems)
     {
         var eb = inputs.Tarball("emojibase-data");
         var (entries, skipped) = ReadEmojibase(NpmInputs.ReadText(eb, "en/data.json"), eb + ":package/en/data.json");
@@ -210,7 +210,7 @@ public static partial class EmojiBuilder
         foreach (var p in inputs.Packages)
             foreach (var (n, b) in NpmInputs.ReadEntries(inputs.Tarball(p.Name), n => n is "LICENSE" or "LICENSE.md" or "LICENSE.txt"))
                 licences[$"{p.Name}-{n}"] = b;
-        var d = Build(entries, messages, catalogues, images, size, inputs.Packages, licences);
+        var d = Build(entries, messages, catalogues, images, size, inputs.Packages, licences, smallItems);
         d.BuildCounts["emojibase_components_or_ungrouped"] = skipped;
         return d;
     }
@@ -219,7 +219,8 @@ public static partial class EmojiBuilder
     private sealed record Item(Entry E, string Group, List<string> Labels, string?[] Images);
 
     public static BuiltDataset Build(List<Entry> entries, Messages messages, Dictionary<string, string>[] catalogues,
-        Dictionary<string, byte[]>[] vendorImages, string size, IReadOnlyList<NpmPackage> packages, Dictionary<string, byte[]> licences)
+        Dictionary<string, byte[]>[] vendorImages, string size, IReadOnlyList<NpmPackage> packages, Dictionary<string, byte[]> licences,
+        int smallItems = SmallItems)
     {
         if (size is not ("small" or "full")) throw new ArgumentException($"size must be small or full, got '{size}'");
         var counts = new Dictionary<string, long> { ["emojibase_entries"] = entries.Count };
@@ -276,13 +277,13 @@ public static partial class EmojiBuilder
         counts["items_full"] = items.Count;
         counts["variant_groups_full"] = items.Select(i => i.Group).Distinct().Count();
 
-        if (size == "small" && items.Count > SmallItems)
+        if (size == "small" && items.Count > smallItems)
         {
             var perGroup = items.GroupBy(i => i.Group).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
             var keep = new HashSet<string>(StringComparer.Ordinal);
             int total = 0;
             foreach (var g in perGroup.Keys.OrderBy(k => DatasetWriter.StableHash("small:" + k)).ThenBy(k => k, StringComparer.Ordinal))
-                if (total + perGroup[g] <= SmallItems) { keep.Add(g); total += perGroup[g]; }
+                if (total + perGroup[g] <= smallItems) { keep.Add(g); total += perGroup[g]; }
             items = items.Where(i => keep.Contains(i.Group)).ToList();
         }
 

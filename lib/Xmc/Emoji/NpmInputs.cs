@@ -48,7 +48,7 @@ public sealed class NpmInputs
     /// Makes sure every pinned tarball is in <paramref name="cacheDir"/> with the pinned integrity, running
     /// <c>npm pack</c> for the missing ones. A cached file with the wrong digest is deleted and fetched again once.
     /// </summary>
-    public static NpmInputs FromCache(IReadOnlyList<NpmPackage> packages, string cacheDir, TextWriter? log = null)
+    public static NpmInputs FromCache(IReadOnlyList<NpmPackage> packages, string cacheDir, TextWriter? log = null, string npm = "npm")
     {
         Directory.CreateDirectory(cacheDir);
         var paths = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -63,7 +63,7 @@ public sealed class NpmInputs
             if (!File.Exists(path))
             {
                 log?.WriteLine($"npm: pack {p.Name}@{p.Version} -> {cacheDir}");
-                NpmPack(p, cacheDir);
+                NpmPack(npm, p, cacheDir);
                 if (!File.Exists(path)) throw new NpmInputException($"npm pack {p.Name}@{p.Version} did not write {path}");
                 var got = Integrity(path);
                 if (got != p.Integrity)
@@ -90,9 +90,9 @@ public sealed class NpmInputs
         return new NpmInputs(packages, paths, verified: false);
     }
 
-    private static void NpmPack(NpmPackage p, string dir)
+    private static void NpmPack(string npm, NpmPackage p, string dir)
     {
-        var psi = new ProcessStartInfo("npm") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(npm) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "pack", $"{p.Name}@{p.Version}", "--pack-destination", dir, "--loglevel=error", "--ignore-scripts" })
             psi.ArgumentList.Add(a);
         Process proc;
