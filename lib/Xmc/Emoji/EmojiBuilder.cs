@@ -114,17 +114,42 @@ public static partial class EmojiBuilder
     public static string NormKey(string hex) =>
         string.Join('-', hex.ToUpperInvariant().Split('-', StringSplitOptions.RemoveEmptyEntries).Where(p => p != "FE0F"));
 
-    private static readonly HashSet<string> PersonCodes = new(["1F468", "1F469", "1F9D1", "1F466", "1F467"], StringComparer.Ordinal);
+    private static readonly HashSet<string> PersonCodes = new(["1F468", "1F469", "1F9D1", "1F466", "1F467", "1F9D2"], StringComparer.Ordinal);
     private static readonly HashSet<string> DropCodes = new(["FE0F", "200D", "2640", "2642", "1F3FB", "1F3FC", "1F3FD", "1F3FE", "1F3FF"], StringComparer.Ordinal);
 
     /// <summary>
-    /// The variant group of an emoji, used for the split and the small subset: its code points without skin tones,
-    /// variation selectors, ZWJ and gender signs, with man/woman/person/boy/girl written as "P". So every skin tone of
-    /// 👋, and 👨‍💻 / 👩‍💻 / 🧑‍💻, and 🙆 / 🙆‍♂️ / 🙆‍♀️, each fall into one group.
+    /// Single code points whose gendered or gender-neutral counterparts are other code points or ZWJ sequences
+    /// (old man / old woman / older person, prince / princess / person with crown, Santa / Mrs. Claus / mx claus,
+    /// holding hands, pregnant, breast-feeding, dancing, family, kiss, couple with heart), mapped to one key.
     /// </summary>
-    public static string GroupKey(string hex) =>
-        string.Join('-', hex.ToUpperInvariant().Split('-', StringSplitOptions.RemoveEmptyEntries)
-            .Where(p => !DropCodes.Contains(p)).Select(p => PersonCodes.Contains(p) ? "P" : p));
+    private static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)
+    {
+        ["1F474"] = "1F9D3", ["1F475"] = "1F9D3",
+        ["1F478"] = "1FAC5", ["1F934"] = "1FAC5",
+        ["1F385"] = "P-1F384", ["1F936"] = "P-1F384",
+        ["1F46B"] = "P-1F91D-P", ["1F46C"] = "P-1F91D-P", ["1F46D"] = "P-1F91D-P",
+        ["1F930"] = "1FAC4", ["1FAC3"] = "1FAC4",
+        ["1F931"] = "P-1F37C",
+        ["1F57A"] = "1F483",
+        ["1F46A"] = "P-P",
+        ["1F48F"] = "P-2764-1F48B-P",
+        ["1F491"] = "P-2764-P",
+    };
+
+    /// <summary>
+    /// The variant group of an emoji, used for the split and the small subset: its code points without skin tones,
+    /// variation selectors, ZWJ and gender signs, with man/woman/person/boy/girl/child written as "P", gendered
+    /// single code points mapped to one key (<see cref="Aliases"/>), and every all-person sequence (families) as "P-P".
+    /// So every skin tone of 👋, 👨‍💻 / 👩‍💻 / 🧑‍💻, 🙆 / 🙆‍♂️ / 🙆‍♀️, 👴 / 👵 / 🧓 and all families each fall into one group.
+    /// </summary>
+    public static string GroupKey(string hex)
+    {
+        var parts = hex.ToUpperInvariant().Split('-', StringSplitOptions.RemoveEmptyEntries)
+            .Where(p => !DropCodes.Contains(p)).Select(p => PersonCodes.Contains(p) ? "P" : p).ToList();
+        if (parts.Count == 1 && Aliases.TryGetValue(parts[0], out var alias)) return alias;
+        if (parts.Count >= 2 && parts.All(p => p == "P")) return "P-P";
+        return string.Join('-', parts);
+    }
 
     /// <summary>Words of a text for the give-away rule: lower-case letter/digit runs, a plural 's' removed (len > 3).</summary>
     public static HashSet<string> Words(string s) =>
@@ -342,7 +367,7 @@ public static partial class EmojiBuilder
                 "item = an emoji of emojibase-data en/data.json (components excluded); every skin-tone variant is its own item; ids are emojibase hexcodes",
                 "text = the emoji's English CLDR name without the skin tone (all tone variants of one emoji share their text)",
                 "labels = keyword:x (emojibase/CLDR keywords, lower-cased, minus those whose words all occur in the name; a plural 's' is ignored), group:x, subgroup:x (emojibase), tone:x (skin tones, only visible in the images); labels need at least 2 variant groups",
-                "variant group = code points without skin tones, FE0F, ZWJ and gender signs, man/woman/person/boy/girl as 'P'; split: test when the first 8 bytes of SHA-256(group), big-endian, modulo 5 == 0; small = whole groups in SHA-256(\"small:\"+group) order while the total stays <= 2000 items",
+                "variant group = code points without skin tones, FE0F, ZWJ and gender signs, man/woman/person/boy/girl/child as 'P', gendered single code points (old man/woman, prince/princess, Santa/Mrs. Claus, holding hands, pregnant, kiss, couple, family, ...) mapped to their neutral form, families as 'P-P'; split: test when the first 8 bytes of SHA-256(group), big-endian, modulo 5 == 0; small = whole groups in SHA-256(\"small:\"+group) order while the total stays <= 2000 items",
                 "images/ holds the vendors' original 64x64 PNGs named vendor-file.png; img.ids.txt lists the bank rows; trn/tst_img_map.npy are int64 [n, 2]: slot 0 = Twemoji (twitter), slot 1 = Noto (google), -1 = that vendor has no image",
                 "img_embs.npy = HAND-CRAFTED PIXEL FEATURES (same as debian-apps-mm), float32 [num_images, 256]; img_embs.json records model, preprocessing and sha256 of inputs and outputs",
                 "no filter file: labels are keywords and categories, never items, so there are no self or reciprocal pairs",
