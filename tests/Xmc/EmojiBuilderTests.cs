@@ -75,6 +75,8 @@ public class EmojiBuilderTests
         var src0 = m.GetProperty("source");
         Assert.False(src0.GetProperty("integrity_verified").GetBoolean());
         Assert.Equal(3, src0.GetProperty("inputs").GetArrayLength());
+        var loaded = XmcDataset.Load(dir);   // the general loader reads the K = 2 maps too
+        Assert.Equal((11, 2), (loaded.TrainImages!.Items, loaded.TrainImages.K));
         Assert.Contains("CC-BY 4.0", Read(dir, "LICENSES.md"));
         Assert.Contains("Apache License 2.0", Read(dir, "LICENSES.md"));
         Assert.Equal(new[] { "emoji-datasource-google-LICENSE", "emoji-datasource-twitter-LICENSE", "emojibase-data-LICENSE" },
