@@ -62,14 +62,24 @@ public sealed class NpmInputs
             }
             if (!File.Exists(path))
             {
+                // Pack into a private folder and move the verified tarball in: no half or unverified file ever
+                // sits under the final name, even with two builds at once.
                 log?.WriteLine($"npm: pack {p.Name}@{p.Version} -> {cacheDir}");
-                NpmPack(npm, p, cacheDir);
-                if (!File.Exists(path)) throw new NpmInputException($"npm pack {p.Name}@{p.Version} did not write {path}");
-                var got = Integrity(path);
-                if (got != p.Integrity)
+                var tmpDir = Path.Combine(cacheDir, $".pack.{Environment.ProcessId}.{Guid.NewGuid():N}");
+                Directory.CreateDirectory(tmpDir);
+                try
                 {
-                    File.Delete(path);
-                    throw new NpmInputException($"{p.Name}@{p.Version}: downloaded tarball has integrity {got}, pinned {p.Integrity} (deleted)");
+                    NpmPack(npm, p, tmpDir);
+                    var tmp = Path.Combine(tmpDir, p.TarballName);
+                    if (!File.Exists(tmp)) throw new NpmInputException($"npm pack {p.Name}@{p.Version} did not write {p.TarballName}");
+                    var got = Integrity(tmp);
+                    if (got != p.Integrity)
+                        throw new NpmInputException($"{p.Name}@{p.Version}: downloaded tarball has integrity {got}, pinned {p.Integrity} (deleted)");
+                    File.Move(tmp, path, overwrite: true);
+                }
+                finally
+                {
+                    Directory.Delete(tmpDir, recursive: true);
                 }
             }
             paths[p.Name] = path;
