@@ -82,6 +82,7 @@ public sealed class DataCommand : ICliCommand
                 return 1;
             }
             Console.Out.WriteLine($"OK: {report.Summary}");
+            if (report.Images is not null) Console.Out.WriteLine($"images: {report.Images}");
             Console.Out.Write(report.Stats!.ToText());
             return 0;
         }));
