@@ -26,10 +26,11 @@ if ! dotnet build ViXml.slnx -c Release -nologo -v q >"$build_log" 2>&1; then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1
 fi
 rm -f "$build_log"
-# End-to-end checks beside the unit tests: the real `small` datasets build from this machine's apt metadata and
+# End-to-end checks beside the unit tests: the real `small` datasets build from this machine's apt metadata (and,
+# for emoji-mm, from pinned npm tarballs that `npm pack` fetches once into .cache/npm/, 143 MB, sha512-verified) and
 # pass `data check`. They count in the closing line like tests.
 extra_pass=0; extra_fail=0
-for ds in debian-deps-titles debian-deps debian-apps-mm; do
+for ds in debian-deps-titles debian-deps debian-apps-mm emoji-mm; do
   if ./vixml data build "$ds" --size small >/tmp/vixml-build-$ds.log 2>&1 && ./vixml data check "data/$ds-small" >>/tmp/vixml-build-$ds.log 2>&1; then
     echo "check: data build+check $ds small: ok"; extra_pass=$((extra_pass+1))
   else

@@ -15,6 +15,8 @@ public sealed class DatasetCheckReport
     public DatasetStats? Stats { get; set; }
     /// <summary>One-line summary.</summary>
     public string Summary { get; set; } = "";
+    /// <summary>One line about the image bank and maps (images per item), or null for a text-only folder.</summary>
+    public string? Images { get; set; }
     public bool Ok => Errors.Count == 0;
 }
 
@@ -103,13 +105,22 @@ public static class DatasetCheck
             try { bank = ImageBank.Read(P("img_embs.npy")); }
             catch (XmcFormatException e) { rep.Errors.Add(e.Message); }
         }
+        var imageParts = new List<string>();
         foreach (var (map, rows) in new[] { ("trn_img_map.npy", trn?.Rows), ("tst_img_map.npy", tst?.Rows), ("lbl_img_map.npy", labels) })
         {
             if (!File.Exists(P(map))) continue;
             if (!File.Exists(P("img_embs.npy"))) { rep.Errors.Add($"{P(map)}: image map without img_embs.npy"); continue; }
-            try { ImageMap.Read(P(map), bank?.NumImages, rows); }
+            try
+            {
+                var m = ImageMap.Read(P(map), bank?.NumImages, rows);
+                var per = Enumerable.Range(0, m.Items).Select(i => m.ImagesOf(i).Count()).ToArray();
+                imageParts.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{map[..3]} K={m.K}, {(per.Length == 0 ? 0 : per.Average()):F2} images per item, {per.Count(c => c == m.K)} with {m.K}, {per.Count(c => c == 0)} with none"));
+            }
             catch (XmcFormatException e) { rep.Errors.Add(e.Message); }
         }
+        if (bank is not null && imageParts.Count > 0)
+            rep.Images = $"{bank.NumImages} images of dim {bank.Dim}; " + string.Join("; ", imageParts);
         if (File.Exists(P("img.ids.txt")))
         {
             Lines("img.ids.txt", bank?.NumImages, "images (img_embs.npy rows)", required: false, unique: true);
@@ -122,6 +133,14 @@ public static class DatasetCheck
                     if (!File.Exists(Path.Combine(P("images"), name))) { rep.Errors.Add($"{P("img.ids.txt")}:{lineNo}: image file images/{name} is missing"); break; }
                 }
             }
+        }
+
+        // Named banks ({name}_embs.npy) with a manifest, or other than img: shapes, checksums, maps and K together.
+        foreach (var bankName in ImageBanks.Names(dir))
+        {
+            if (bankName == "img" && !File.Exists(P(ImageBanks.ManifestFile(bankName)))) continue;   // checked above
+            try { ImageBanks.Load(dir, bankName); }
+            catch (XmcFormatException e) { rep.Errors.Add(e.Message); }
         }
 
         CheckManifest(dir, rep, trn, tst);

@@ -46,7 +46,24 @@ public static class DatasetWriter
 {
     public const string FormatVersion = "vixml-xmc-dataset/1";
 
-    public static void Write(BuiltDataset d, string outDir, AptInputs inputs)
+    public static void Write(BuiltDataset d, string outDir, AptInputs inputs) => Write(d, outDir, w =>
+    {
+        w.WriteString("archive_release_date", inputs.ReleaseDate());
+        w.WriteStartArray("inputs");
+        var inFiles = (d.UsedInputs ?? inputs.Packages.Concat(inputs.Translations)
+            .Concat(new[] { inputs.Components, inputs.Icons }.OfType<string>())).Concat(new[] { inputs.Release }.OfType<string>());
+        foreach (var f in inFiles.Distinct())
+        {
+            w.WriteStartObject();
+            w.WriteString("file", Path.GetFileName(f));
+            w.WriteString("sha256", AptInputs.Sha256File(f));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    });
+
+    /// <summary>Writes the dataset; <paramref name="writeSource"/> fills the manifest's "source" object (inputs and their digests).</summary>
+    public static void Write(BuiltDataset d, string outDir, Action<Utf8JsonWriter> writeSource)
     {
         Directory.CreateDirectory(outDir);
         var written = new List<string>();
@@ -72,18 +89,7 @@ public static class DatasetWriter
             w.WriteString("name", d.Name);
             w.WriteString("size", d.Size);
             w.WriteStartObject("source");
-            w.WriteString("archive_release_date", inputs.ReleaseDate());
-            w.WriteStartArray("inputs");
-            var inFiles = (d.UsedInputs ?? inputs.Packages.Concat(inputs.Translations)
-                .Concat(new[] { inputs.Components, inputs.Icons }.OfType<string>())).Concat(new[] { inputs.Release }.OfType<string>());
-            foreach (var f in inFiles.Distinct())
-            {
-                w.WriteStartObject();
-                w.WriteString("file", Path.GetFileName(f));
-                w.WriteString("sha256", AptInputs.Sha256File(f));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            writeSource(w);
             w.WriteEndObject();
             w.WriteStartObject("stats");
             stats.WriteJson(w);

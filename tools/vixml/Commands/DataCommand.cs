@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using ViXml.Xmc;
 using ViXml.Xmc.Debian;
+using ViXml.Xmc.Emoji;
 
 namespace ViXml.Cli.Commands;
 
@@ -22,28 +23,40 @@ public sealed class DataCommand : ICliCommand
 
     private static Command BuildCmd()
     {
-        var name = new Argument<string>("NAME") { Description = $"dataset: {string.Join(", ", DebianDatasets.Names)}" };
+        var name = new Argument<string>("NAME") { Description = $"dataset: {string.Join(", ", Names)}" };
         var size = new Option<string>("--size") { Description = "small (<= 3,000 queries) or full", DefaultValueFactory = _ => "small" };
         var outDir = new Option<string?>("--out") { Description = "output folder (default data/<name>-<size>/ under the repository)" };
         var aptDir = new Option<string?>("--apt-dir") { Description = "read apt files from this folder (fixed names, as tests/fixtures/apt-fake) instead of the system's apt lists" };
-        var cmd = new Command("build", "Build an embedded dataset from Debian's apt metadata (offline, deterministic).");
+        var npmDir = new Option<string?>("--npm-dir") { Description = $"{EmojiBuilder.Name}: read the npm tarballs from this folder as they are (no fetch, no integrity check; e.g. tests/fixtures/npm-emoji-fake) instead of the pinned, verified cache .cache/npm/" };
+        var cmd = new Command("build", "Build an embedded dataset from Debian's apt metadata or pinned npm packages (offline once fetched, deterministic).");
         cmd.Arguments.Add(name);
-        cmd.Options.Add(size); cmd.Options.Add(outDir); cmd.Options.Add(aptDir);
+        cmd.Options.Add(size); cmd.Options.Add(outDir); cmd.Options.Add(aptDir); cmd.Options.Add(npmDir);
         cmd.SetAction(pr => UserErrors.Guard(() =>
         {
             var n = pr.GetValue(name)!;
             var s = pr.GetValue(size)!;
-            if (!DebianDatasets.Names.Contains(n)) throw new CliException($"unknown dataset '{n}' (known: {string.Join(", ", DebianDatasets.Names)})");
+            if (!Names.Contains(n)) throw new CliException($"unknown dataset '{n}' (known: {string.Join(", ", Names)})");
             if (s is not ("small" or "full")) throw new CliException($"--size must be small or full, got '{s}'");
             var dir = pr.GetValue(outDir) ?? Path.Combine(RepoRoot(), "data", $"{n}-{s}");
             var sw = Stopwatch.StartNew();
             BuiltDataset d;
             try
             {
-                var inputs = pr.GetValue(aptDir) is string ad ? AptInputs.FromDirectory(ad) : AptInputs.FromSystem();
-                d = DebianDatasets.BuildTo(n, s, inputs, dir);
+                if (n == EmojiBuilder.Name)
+                {
+                    var npm = pr.GetValue(npmDir) is string nd
+                        ? NpmInputs.FromDirectory(EmojiBuilder.Packages, nd)
+                        : NpmInputs.FromCache(EmojiBuilder.Packages, Path.Combine(RepoRoot(), ".cache", "npm"), Console.Error);
+                    d = EmojiBuilder.BuildTo(s, npm, dir);
+                }
+                else
+                {
+                    var inputs = pr.GetValue(aptDir) is string ad ? AptInputs.FromDirectory(ad) : AptInputs.FromSystem();
+                    d = DebianDatasets.BuildTo(n, s, inputs, dir);
+                }
             }
             catch (AptMetadataMissingException e) { throw new CliException(e.Message); }
+            catch (NpmInputException e) { throw new CliException(e.Message); }
             catch (XmcFormatException e) { throw new CliException(e.Message); }
             var st = DatasetStats.Compute(d.TrainY, d.TestY);
             Console.Out.WriteLine($"{n} ({s}) -> {dir} in {sw.Elapsed.TotalSeconds:F1} s");
@@ -69,6 +82,7 @@ public sealed class DataCommand : ICliCommand
                 return 1;
             }
             Console.Out.WriteLine($"OK: {report.Summary}");
+            if (report.Images is not null) Console.Out.WriteLine($"images: {report.Images}");
             Console.Out.Write(report.Stats!.ToText());
             return 0;
         }));
@@ -93,6 +107,9 @@ public sealed class DataCommand : ICliCommand
         }));
         return cmd;
     }
+
+    /// <summary>Every dataset `data build` knows.</summary>
+    private static readonly string[] Names = [.. DebianDatasets.Names, EmojiBuilder.Name];
 
     /// <summary>The repository root: the nearest folder above the executable (or the working directory) holding ViXml.Lib.csproj.</summary>
     private static string RepoRoot()
