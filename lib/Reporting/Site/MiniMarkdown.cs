@@ -7,9 +7,10 @@ namespace ViXml.Reporting.Site;
 /// <summary>
 /// The small Markdown subset our notebooks and paper tables use, to HTML: ATX headings, paragraphs, bullet and
 /// numbered lists, GitHub pipe tables (with ---: alignment), fenced code, block quotes, horizontal rules, and inline
-/// code, **bold**, *italic*, [links](relative/path). Everything else is text: raw HTML is escaped (only &lt;br&gt; and
-/// character entities such as &amp;lt; pass, which our table writers emit), HTML comments are dropped, and links to
-/// other hosts are shown as text, never as a link or resource the page would load.
+/// code, **bold**, *italic*, [in-page links](#anchor). Everything else is text: raw HTML is escaped (only &lt;br&gt; and
+/// character entities such as &amp;lt; pass, which our table writers emit), HTML comments are dropped, and other links
+/// are shown as "label (target)": a path relative to the notebook's folder would not resolve inside the site, and a
+/// link to another host is shown without its scheme, so a page carries no address it could load.
 /// </summary>
 public static partial class MiniMarkdown
 {
@@ -29,7 +30,7 @@ public static partial class MiniMarkdown
                 var code = new List<string>();
                 for (i++; i < lines.Length && !lines[i].Trim().StartsWith(fence, StringComparison.Ordinal); i++) code.Add(lines[i]);
                 i++;
-                sb.Append("<pre><code>").Append(WebUtility.HtmlEncode(string.Join("\n", code))).Append("</code></pre>\n");
+                sb.Append("<pre><code>").Append(SiteHtml.E(string.Join("\n", code))).Append("</code></pre>\n");
                 continue;
             }
             var h = Heading().Match(trimmed);
@@ -137,25 +138,25 @@ public static partial class MiniMarkdown
         var codes = new List<string>();
         text = CodeSpan().Replace(text, m =>
         {
-            codes.Add("<code>" + WebUtility.HtmlEncode(m.Groups[1].Value) + "</code>");
+            codes.Add("<code>" + SiteHtml.E(m.Groups[1].Value) + "</code>");
             return $"\u0001{codes.Count - 1}\u0002";
         });
         // Backslash escapes: keep the character, not as markup.
         var escaped = new List<string>();
         text = BackslashEscape().Replace(text, m =>
         {
-            escaped.Add(WebUtility.HtmlEncode(m.Groups[1].Value));
+            escaped.Add(SiteHtml.E(m.Groups[1].Value));
             return $"\u0003{escaped.Count - 1}\u0004";
         });
         var sb = new StringBuilder();
         var k = 0;
         foreach (Match m in AllowedHtml().Matches(text))
         {
-            sb.Append(WebUtility.HtmlEncode(text[k..m.Index]));
+            sb.Append(SiteHtml.E(text[k..m.Index]));
             sb.Append(m.Value.StartsWith('<') ? "<br>" : m.Value);
             k = m.Index + m.Length;
         }
-        sb.Append(WebUtility.HtmlEncode(text[k..]));
+        sb.Append(SiteHtml.E(text[k..]));
         var html = sb.ToString();
         html = Bold().Replace(html, "<strong>$1</strong>");
         html = Italic().Replace(html, "$1<em>$2</em>");
@@ -163,19 +164,15 @@ public static partial class MiniMarkdown
         {
             var label = m.Groups[1].Value;
             var href = WebUtility.HtmlDecode(m.Groups[2].Value);
-            return IsLocalHref(href)
-                ? $"<a href=\"{WebUtility.HtmlEncode(href)}\">{label}</a>"
-                : $"{label} <span class=\"ext\">({WebUtility.HtmlEncode(ShowExternal(href))})</span>";
+            return href.StartsWith('#')
+                ? $"<a href=\"{SiteHtml.E(href)}\">{label}</a>"
+                : $"{label} <span class=\"ext\">({SiteHtml.E(ShowExternal(href))})</span>";
         });
         html = html.Replace("\n", " ");
         html = Placeholder().Replace(html, m => codes[int.Parse(m.Groups[1].Value)]);
         html = EscPlaceholder().Replace(html, m => escaped[int.Parse(m.Groups[1].Value)]);
         return html;
     }
-
-    /// <summary>A link the site may keep clickable: relative or in-page, no scheme.</summary>
-    public static bool IsLocalHref(string href) =>
-        href.Length > 0 && !href.Contains(':') && !href.StartsWith("//", StringComparison.Ordinal);
 
     // A host is shown without its scheme, so pages carry no fetchable address at all.
     private static string ShowExternal(string href) => SchemePrefix().Replace(href, "");

@@ -52,15 +52,15 @@ public static partial class NotebookHtml
                     var tags = cell["metadata"]?["tags"] is JsonArray ta ? ta.Select(t => (string?)t).Where(t => t is not null).ToList() : [];
                     sb.Append("<div class=\"cell code\">\n<div class=\"prompt\">In [").Append(count).Append(']');
                     if (seconds is { } sec) sb.Append(CultureInfo.InvariantCulture, $" <span class=\"time\">{sec:0.00} s</span>");
-                    foreach (var t in tags) sb.Append(" <span class=\"tag\">").Append(WebUtility.HtmlEncode(t!)).Append("</span>");
-                    sb.Append("</div>\n<pre class=\"source\"><code>").Append(WebUtility.HtmlEncode(source)).Append("</code></pre>\n");
+                    foreach (var t in tags) sb.Append(" <span class=\"tag\">").Append(SiteHtml.E(t!)).Append("</span>");
+                    sb.Append("</div>\n<pre class=\"source\"><code>").Append(SiteHtml.E(source)).Append("</code></pre>\n");
                     if (cell["outputs"] is JsonArray outputs)
                         foreach (var o in outputs.OfType<JsonObject>())
                             sb.Append(Output(o, ref charts, ref errors));
                     sb.Append("</div>\n");
                     break;
                 default:
-                    sb.Append("<div class=\"cell raw\"><pre>").Append(WebUtility.HtmlEncode(source)).Append("</pre></div>\n");
+                    sb.Append("<div class=\"cell raw\"><pre>").Append(SiteHtml.E(source)).Append("</pre></div>\n");
                     break;
             }
         }
@@ -79,12 +79,12 @@ public static partial class NotebookHtml
         {
             case "stream":
                 var name = (string?)o["name"] == "stderr" ? "stderr" : "stdout";
-                return $"<pre class=\"output stream {name}\">{WebUtility.HtmlEncode(StripAnsi(Text(o["text"])))}</pre>\n";
+                return $"<pre class=\"output stream {name}\">{SiteHtml.E(StripAnsi(Text(o["text"])))}</pre>\n";
             case "error":
                 errors++;
                 var tb = o["traceback"] is JsonArray a ? string.Join("\n", a.Select(x => (string?)x ?? "")) : "";
                 var head = $"{(string?)o["ename"]}: {(string?)o["evalue"]}";
-                return $"<pre class=\"output error\">{WebUtility.HtmlEncode(StripAnsi(tb.Length > 0 ? tb : head))}</pre>\n";
+                return $"<pre class=\"output error\">{SiteHtml.E(StripAnsi(tb.Length > 0 ? tb : head))}</pre>\n";
             case "display_data" or "execute_result":
                 return o["data"] is JsonObject data ? "<div class=\"output\">" + Bundle(data, ref charts) + "</div>\n" : "";
             default:
@@ -105,10 +105,10 @@ public static partial class NotebookHtml
         if (data["image/svg+xml"] is { } svg) return Text(svg);
         foreach (var img in new[] { "image/png", "image/jpeg" })
             if (data[img] is { } b64)
-                return $"<img alt=\"output\" src=\"data:{img};base64,{WebUtility.HtmlEncode(Text(b64).Replace("\n", ""))}\">";
+                return $"<img alt=\"output\" src=\"data:{img};base64,{SiteHtml.E(Text(b64).Replace("\n", ""))}\">";
         if (data[MimeTypes.Markdown] is { } md) return MiniMarkdown.ToHtml(Text(md));
-        if (data[MimeTypes.Plain] is { } plain) return $"<pre class=\"plain\">{WebUtility.HtmlEncode(StripAnsi(Text(plain)))}</pre>";
-        if (data[MimeTypes.Json] is { } json) return $"<pre class=\"plain\">{WebUtility.HtmlEncode(json.ToJsonString())}</pre>";
+        if (data[MimeTypes.Plain] is { } plain) return $"<pre class=\"plain\">{SiteHtml.E(StripAnsi(Text(plain)))}</pre>";
+        if (data[MimeTypes.Json] is { } json) return $"<pre class=\"plain\">{SiteHtml.E(json.ToJsonString())}</pre>";
         return "";
     }
 

@@ -90,7 +90,7 @@ public static partial class ResultsSite
                     var title = text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith('#'))?.TrimStart('#').Trim() ?? name;
                     var page = $"paper/{name}.html";
                     File.WriteAllText(Path.Combine(temp, page), Page(title, "../", false,
-                        $"<p class=\"crumbs\"><a href=\"../index.html\">results</a> · paper-tables/{WebUtility.HtmlEncode(name)}.md</p>\n" +
+                        $"<p class=\"crumbs\"><a href=\"../index.html\">results</a> · paper-tables/{SiteHtml.E(name)}.md</p>\n" +
                         MiniMarkdown.ToHtml(text)));
                     pages.Add(page);
                     paper.Add((page, title));
@@ -168,7 +168,7 @@ public static partial class ResultsSite
 
         sb.Append("<h2>Run</h2>\n<table class=\"meta\">\n");
         void Meta(string k, string? v) =>
-            sb.Append("<tr><th>").Append(WebUtility.HtmlEncode(k)).Append("</th><td>").Append(WebUtility.HtmlEncode(v ?? "not recorded")).Append("</td></tr>\n");
+            sb.Append("<tr><th>").Append(SiteHtml.E(k)).Append("</th><td>").Append(SiteHtml.E(v ?? "not recorded")).Append("</td></tr>\n");
         Meta("profile", profile);
         Meta("git commit", (string?)repro?["git_sha"]);
         Meta("machine", (string?)repro?["machine"]);
@@ -182,9 +182,9 @@ public static partial class ResultsSite
         {
             sb.Append("<h2>Notebooks</h2>\n<table class=\"meta\">\n<thead><tr><th>notebook</th><th>started (UTC)</th><th>finished (UTC)</th><th>time</th><th>cells</th><th>charts</th><th>errors</th></tr></thead>\n<tbody>\n");
             foreach (var (file, nb) in notebooks)
-                sb.Append("<tr><td><a href=\"notebooks/").Append(Url(file)).Append(".html\">").Append(WebUtility.HtmlEncode(file)).Append("</a> — ")
-                  .Append(WebUtility.HtmlEncode(nb.Title)).Append("</td><td>").Append(WebUtility.HtmlEncode(nb.StartTime ?? "")).Append("</td><td>")
-                  .Append(WebUtility.HtmlEncode(nb.EndTime ?? "")).Append("</td><td style=\"text-align:right\">").Append(nb.Seconds is { } s ? Seconds(s) : "")
+                sb.Append("<tr><td><a href=\"notebooks/").Append(Url(file)).Append(".html\">").Append(SiteHtml.E(file)).Append("</a> — ")
+                  .Append(SiteHtml.E(nb.Title)).Append("</td><td>").Append(SiteHtml.E(nb.StartTime ?? "")).Append("</td><td>")
+                  .Append(SiteHtml.E(nb.EndTime ?? "")).Append("</td><td style=\"text-align:right\">").Append(nb.Seconds is { } s ? Seconds(s) : "")
                   .Append("</td><td style=\"text-align:right\">").Append(nb.Cells).Append("</td><td style=\"text-align:right\">").Append(nb.Charts)
                   .Append("</td><td style=\"text-align:right\">").Append(nb.Errors).Append("</td></tr>\n");
             sb.Append("</tbody>\n</table>\n");
@@ -193,7 +193,7 @@ public static partial class ResultsSite
         {
             sb.Append("<h2>Paper comparison</h2>\n<ul>\n");
             foreach (var (page, title) in paper)
-                sb.Append("<li><a href=\"").Append(Url(page)).Append("\">").Append(WebUtility.HtmlEncode(title)).Append("</a></li>\n");
+                sb.Append("<li><a href=\"").Append(Url(page)).Append("\">").Append(SiteHtml.E(title)).Append("</a></li>\n");
             sb.Append("</ul>\n");
         }
 
@@ -203,12 +203,12 @@ public static partial class ResultsSite
         foreach (var g in groups)
         {
             var nb = notebooks.FirstOrDefault(n => n.File == g.Key);
-            sb.Append("<h2>").Append(g.Key is null ? "Other results" : WebUtility.HtmlEncode($"{g.Key} — {nb.Nb.Title}")).Append("</h2>\n");
+            sb.Append("<h2>").Append(g.Key is null ? "Other results" : SiteHtml.E($"{g.Key} — {nb.Nb.Title}")).Append("</h2>\n");
             if (g.Key is not null) sb.Append("<p><a href=\"notebooks/").Append(Url(g.Key)).Append(".html\">the executed notebook</a></p>\n");
             foreach (var item in g.Where(i => i.IsTable))
             {
                 tables++;
-                sb.Append("<section class=\"result\" id=\"").Append(WebUtility.HtmlEncode(item.Name)).Append("\">\n");
+                sb.Append("<section class=\"result\" id=\"").Append(SiteHtml.E(item.Name)).Append("\">\n");
                 sb.Append(TableHtml(results, item.Name));
                 sb.Append(Downloads(item));
                 sb.Append("</section>\n");
@@ -220,7 +220,7 @@ public static partial class ResultsSite
                 if (fig["data"] is not JsonArray)
                     throw new InvalidDataException($"{Path.Combine(results, item.Name + ".plotly.json")}: not a Plotly figure (no \"data\" array)");
                 charts++;
-                sb.Append("<section class=\"result\" id=\"").Append(WebUtility.HtmlEncode(item.Name)).Append("\">\n");
+                sb.Append("<section class=\"result\" id=\"").Append(SiteHtml.E(item.Name)).Append("\">\n");
                 sb.Append(NotebookHtml.ChartDiv(fig, "chart-" + item.Name));
                 sb.Append(Downloads(item));
                 sb.Append("</section>\n");
@@ -243,15 +243,15 @@ public static partial class ResultsSite
 
     private static string Downloads(ResultItem item) =>
         "<p class=\"files\">" + string.Join(" · ", item.Files.Select(f =>
-            $"<a href=\"files/{Url(f)}\">{WebUtility.HtmlEncode(f[item.Name.Length..].TrimStart('.'))}</a>")) + "</p>\n";
+            $"<a href=\"files/{Url(f)}\">{SiteHtml.E(f[item.Name.Length..].TrimStart('.'))}</a>")) + "</p>\n";
 
     private static string NotebookPage(string name, RenderedNotebook nb)
     {
         var head = new StringBuilder();
-        head.Append("<p class=\"crumbs\"><a href=\"../index.html\">results</a> · ").Append(WebUtility.HtmlEncode(name))
+        head.Append("<p class=\"crumbs\"><a href=\"../index.html\">results</a> · ").Append(SiteHtml.E(name))
             .Append(".ipynb · <a href=\"../files/").Append(Url(name)).Append(".ipynb\">download the executed notebook</a></p>\n");
         head.Append("<table class=\"meta\">\n");
-        void Row(string k, string? v) { if (v is not null) head.Append("<tr><th>").Append(k).Append("</th><td>").Append(WebUtility.HtmlEncode(v)).Append("</td></tr>\n"); }
+        void Row(string k, string? v) { if (v is not null) head.Append("<tr><th>").Append(k).Append("</th><td>").Append(SiteHtml.E(v)).Append("</td></tr>\n"); }
         Row("started (UTC)", nb.StartTime);
         Row("finished (UTC)", nb.EndTime);
         Row("time", nb.Seconds is { } s ? Seconds(s) : null);
@@ -286,10 +286,10 @@ public static partial class ResultsSite
     {
         var sb = new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         sb.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-        sb.Append("<title>").Append(WebUtility.HtmlEncode(title)).Append("</title>\n<style>\n").Append(Css).Append("</style>\n");
+        sb.Append("<title>").Append(SiteHtml.E(title)).Append("</title>\n<style>\n").Append(Css).Append("</style>\n");
         if (charts)
             sb.Append("<script src=\"").Append(rootPrefix).Append(PlotlyAsset).Append("\"></script>\n<script>\n").Append(PlotScript).Append("</script>\n");
-        sb.Append("</head>\n<body>\n<h1>").Append(WebUtility.HtmlEncode(title)).Append("</h1>\n").Append(body).Append("</body>\n</html>\n");
+        sb.Append("</head>\n<body>\n<h1>").Append(SiteHtml.E(title)).Append("</h1>\n").Append(body).Append("</body>\n</html>\n");
         return sb.ToString();
     }
 
