@@ -151,7 +151,7 @@ public partial class ResultsSiteTests
         var (results, paper) = FakeResults();
         Build(results, paper, PlotlyJs());
         var page = File.ReadAllText(Path.Combine(results, "site", "notebooks", "01-demo.html"));
-        Assert.Contains("<h1>01 · Demo — a fixture notebook</h1>", page);
+        Assert.Single(Regex.Matches(page, "<h1>01 · Demo — a fixture notebook</h1>")); // the notebook's heading is the page's
         Assert.Contains("<p>The <strong>demo</strong> trains <code>nothing</code>; see the data README <span class=\"ext\">(../data/README.md)</span> and the paper " +
                         "<span class=\"ext\">(arxiv.org/abs/2511.13189)</span>.</p>", page);
         Assert.Contains("<li>one &lt;b&gt;not bold&lt;/b&gt;</li>", page); // raw HTML in markdown is text

@@ -7,8 +7,10 @@ using System.Text.RegularExpressions;
 namespace ViXml.Reporting.Site;
 
 /// <summary>What rendering one executed notebook found: its cells, charts, and papermill run times.</summary>
+/// <param name="TitleFromHeading">The title is the level-1 heading that opens the notebook's first cell (else the file name).</param>
 public sealed record RenderedNotebook(string Title, string BodyHtml, int Cells, int Charts, int Errors,
-    string? StartTime, string? EndTime, double? Seconds, IReadOnlyDictionary<string, string> Parameters, string? Runner);
+    string? StartTime, string? EndTime, double? Seconds, IReadOnlyDictionary<string, string> Parameters, string? Runner,
+    bool TitleFromHeading);
 
 /// <summary>
 /// Renders an executed .ipynb (nbformat 4) as HTML: markdown cells through <see cref="MiniMarkdown"/>, code cells as
@@ -43,7 +45,7 @@ public static partial class NotebookHtml
             switch (type)
             {
                 case "markdown":
-                    title ??= FirstHeading(source);
+                    if (index == 1) title = FirstHeading(source); // a notebook that opens with "# Title"
                     sb.Append("<div class=\"cell md\">\n").Append(MiniMarkdown.ToHtml(source)).Append("</div>\n");
                     break;
                 case "code":
@@ -70,7 +72,7 @@ public static partial class NotebookHtml
             foreach (var (k, val) in ps) parameters[k] = val?.ToString() ?? "";
         var dur = pm?["duration"] is JsonValue dv && dv.TryGetValue<double>(out var ds) ? ds : (double?)null;
         return new RenderedNotebook(title ?? Path.GetFileNameWithoutExtension(ipynbPath), sb.ToString(), index, charts, errors,
-            (string?)pm?["start_time"], (string?)pm?["end_time"], dur, parameters, (string?)pm?["runner"]);
+            (string?)pm?["start_time"], (string?)pm?["end_time"], dur, parameters, (string?)pm?["runner"], title is not null);
     }
 
     private static string Output(JsonObject o, ref int charts, ref int errors)
@@ -135,7 +137,8 @@ public static partial class NotebookHtml
         foreach (var line in markdown.Split('\n'))
         {
             var t = line.Trim();
-            if (t.StartsWith('#')) return t.TrimStart('#').Trim();
+            if (t.StartsWith("# ", StringComparison.Ordinal)) return t[2..].Trim();
+            if (t.Length > 0) return null;
         }
         return null;
     }

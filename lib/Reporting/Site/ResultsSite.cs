@@ -258,14 +258,19 @@ public static partial class ResultsSite
         Row("runner", nb.Runner);
         if (nb.Parameters.Count > 0) Row("parameters", string.Join(", ", nb.Parameters.Select(kv => $"{kv.Key}={kv.Value}")));
         head.Append("</table>\n");
-        return Page(nb.Title, "../", nb.Charts > 0, head + nb.BodyHtml);
+        // The notebook's own first heading is the page's heading; crumbs and run times go right under it.
+        var body = nb.BodyHtml;
+        var firstHeading = body.IndexOf("</h1>", StringComparison.Ordinal);
+        if (nb.TitleFromHeading && firstHeading >= 0)
+            return Page(nb.Title, "../", nb.Charts > 0, body.Insert(firstHeading + 5, "\n" + head), heading: false);
+        return Page(nb.Title, "../", nb.Charts > 0, head + body);
     }
 
     private const string Css = """
         body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:1rem 1.5rem;color:#222;line-height:1.45}
         h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
         table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}th,td{border:1px solid #ccc;padding:.2rem .5rem;vertical-align:top}
-        th{background:#f4f4f4;text-align:left}caption{text-align:left;font-weight:600;padding:.3rem 0}caption small{font-weight:400;color:#555}
+        th{background:#f4f4f4;text-align:left}caption{text-align:left;font-weight:600;padding:.3rem 0;white-space:nowrap}caption small{font-weight:400;color:#555}
         pre{background:#f7f7f7;padding:.5rem;overflow-x:auto;font-size:.82rem}.output pre,.output.stream{background:#fff;border-left:3px solid #ddd}
         .output.stderr{border-left-color:#e0a000}.output.error{border-left-color:#c00;color:#900}
         .cell{margin:1rem 0}.prompt{color:#666;font-size:.8rem}.time,.tag{background:#eef;border-radius:3px;padding:0 .3rem}
@@ -282,14 +287,16 @@ public static partial class ResultsSite
         }
         """;
 
-    private static string Page(string title, string rootPrefix, bool charts, string body)
+    private static string Page(string title, string rootPrefix, bool charts, string body, bool heading = true)
     {
         var sb = new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         sb.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
         sb.Append("<title>").Append(SiteHtml.E(title)).Append("</title>\n<style>\n").Append(Css).Append("</style>\n");
         if (charts)
             sb.Append("<script src=\"").Append(rootPrefix).Append(PlotlyAsset).Append("\"></script>\n<script>\n").Append(PlotScript).Append("</script>\n");
-        sb.Append("</head>\n<body>\n<h1>").Append(SiteHtml.E(title)).Append("</h1>\n").Append(body).Append("</body>\n</html>\n");
+        sb.Append("</head>\n<body>\n");
+        if (heading) sb.Append("<h1>").Append(SiteHtml.E(title)).Append("</h1>\n");
+        sb.Append(body).Append("</body>\n</html>\n");
         return sb.ToString();
     }
 
