@@ -118,10 +118,10 @@ public partial class ResultsSiteTests
         var index = File.ReadAllText(Path.Combine(results, "site", "index.html"));
         Assert.Contains("<td>0123456789abcdef0123456789abcdef01234567</td>", index);
         Assert.Contains("<td>2 cores, Unix 6.1.0.0</td>", index);
-        Assert.Contains("<td>2026-12-01T10:01:06Z</td>", index);
+        Assert.Contains("<td>2026-12-01 10:01:06</td>", index);
         Assert.Contains("<td>succeeded</td>", index);
         Assert.Contains("<a href=\"notebooks/01-demo.html\">01-demo</a> — 01 · Demo — a fixture notebook", index);
-        Assert.Contains("<td>2026-12-01T10:00:00.000000Z</td>", index);
+        Assert.Contains("<td>2026-12-01 10:00:00</td><td>2026-12-01 10:01:05</td>", index);
         Assert.Contains("<td style=\"text-align:right\">65.5 s</td>", index);
         Assert.Contains("<a href=\"paper/text-encoders.html\">Text encoders (paper: text-only encoder results)</a>", index);
         // The table as our writer renders it (display format F2, scale line, escaped text), with its downloads.

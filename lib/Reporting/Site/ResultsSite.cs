@@ -172,7 +172,7 @@ public static partial class ResultsSite
         Meta("profile", profile);
         Meta("git commit", (string?)repro?["git_sha"]);
         Meta("machine", (string?)repro?["machine"]);
-        Meta("reproduce finished (UTC)", (string?)repro?["finished_utc"]);
+        Meta("reproduce finished (UTC)", repro?["finished_utc"] is null ? null : Time((string?)repro["finished_utc"]));
         Meta("reproduce wall time", repro?["seconds"] is JsonValue sv && sv.TryGetValue<double>(out var secs) ? Seconds(secs) : null);
         Meta("outcome", repro is null ? null : (bool?)repro["succeeded"] == true ? "succeeded" : $"failed: {(string?)repro["failure"]}");
         Meta("runner", notebooks.Select(n => n.Nb.Runner).FirstOrDefault(r => r is not null));
@@ -183,8 +183,8 @@ public static partial class ResultsSite
             sb.Append("<h2>Notebooks</h2>\n<table class=\"meta\">\n<thead><tr><th>notebook</th><th>started (UTC)</th><th>finished (UTC)</th><th>time</th><th>cells</th><th>charts</th><th>errors</th></tr></thead>\n<tbody>\n");
             foreach (var (file, nb) in notebooks)
                 sb.Append("<tr><td><a href=\"notebooks/").Append(Url(file)).Append(".html\">").Append(SiteHtml.E(file)).Append("</a> — ")
-                  .Append(SiteHtml.E(nb.Title)).Append("</td><td>").Append(SiteHtml.E(nb.StartTime ?? "")).Append("</td><td>")
-                  .Append(SiteHtml.E(nb.EndTime ?? "")).Append("</td><td style=\"text-align:right\">").Append(nb.Seconds is { } s ? Seconds(s) : "")
+                  .Append(SiteHtml.E(nb.Title)).Append("</td><td>").Append(SiteHtml.E(Time(nb.StartTime))).Append("</td><td>")
+                  .Append(SiteHtml.E(Time(nb.EndTime))).Append("</td><td style=\"text-align:right\">").Append(nb.Seconds is { } s ? Seconds(s) : "")
                   .Append("</td><td style=\"text-align:right\">").Append(nb.Cells).Append("</td><td style=\"text-align:right\">").Append(nb.Charts)
                   .Append("</td><td style=\"text-align:right\">").Append(nb.Errors).Append("</td></tr>\n");
             sb.Append("</tbody>\n</table>\n");
@@ -252,8 +252,8 @@ public static partial class ResultsSite
             .Append(".ipynb · <a href=\"../files/").Append(Url(name)).Append(".ipynb\">download the executed notebook</a></p>\n");
         head.Append("<table class=\"meta\">\n");
         void Row(string k, string? v) { if (v is not null) head.Append("<tr><th>").Append(k).Append("</th><td>").Append(SiteHtml.E(v)).Append("</td></tr>\n"); }
-        Row("started (UTC)", nb.StartTime);
-        Row("finished (UTC)", nb.EndTime);
+        Row("started (UTC)", nb.StartTime is null ? null : Time(nb.StartTime));
+        Row("finished (UTC)", nb.EndTime is null ? null : Time(nb.EndTime));
         Row("time", nb.Seconds is { } s ? Seconds(s) : null);
         Row("runner", nb.Runner);
         if (nb.Parameters.Count > 0) Row("parameters", string.Join(", ", nb.Parameters.Select(kv => $"{kv.Key}={kv.Value}")));
@@ -299,6 +299,11 @@ public static partial class ResultsSite
         sb.Append(body).Append("</body>\n</html>\n");
         return sb.ToString();
     }
+
+    /// <summary>An ISO-8601 UTC time as "yyyy-MM-dd HH:mm:ss" (papermill writes microseconds); other text unchanged.</summary>
+    public static string Time(string? iso) =>
+        iso is null ? "" : DateTime.TryParse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t)
+            ? t.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : iso;
 
     private static string Seconds(double s) =>
         s < 120 ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s"
