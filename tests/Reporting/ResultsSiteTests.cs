@@ -197,6 +197,22 @@ public partial class ResultsSiteTests
     }
 
     [Fact]
+    public void ReportCommandBuildsTheSiteAndNamesAMissingResultsFolder()
+    {
+        PlotlyJs();
+        var (results, paper) = FakeResults();
+        var root = Path.GetDirectoryName(results)!;
+        var (code, stdout, stderr) = ViXml.Tests.Xmc.CliRunner.Run("report", "--profile", "ci", "--results", root, "--paper-tables", paper);
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"report: 1 notebooks, 2 tables, 2 charts, 3 pages -> {Path.Combine(results, "site", "index.html")}", stdout);
+        Assert.True(File.Exists(Path.Combine(results, "site", "notebooks", "01-demo.html")));
+
+        (code, _, stderr) = ViXml.Tests.Xmc.CliRunner.Run("report", "--profile", "cpu", "--results", root);
+        Assert.Equal(2, code);
+        Assert.Contains($"error: results folder not found: {Path.Combine(root, "cpu")} (run ./vixml reproduce first)", stderr);
+    }
+
+    [Fact]
     public void MiniMarkdownCoversWhatOurNotebooksAndPaperTablesUse()
     {
         Assert.Equal("<h2>Title <code>x*y</code></h2>\n", MiniMarkdown.ToHtml("## Title `x*y`"));

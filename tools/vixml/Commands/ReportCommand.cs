@@ -53,7 +53,8 @@ public sealed class ReportCommand : ICliCommand
                                   $"{result.Seconds:0.0} s; screenshot {result.Screenshot ?? "none"}");
                 return result.Ok ? 0 : 1;
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or FormatException or TimeoutException)
+            catch (Exception e) when (e is IOException or InvalidDataException or FormatException or TimeoutException
+                                          or InvalidOperationException or System.Net.WebSockets.WebSocketException or HttpRequestException)
             {
                 throw new CliException(e.Message);
             }
