@@ -4,7 +4,8 @@
 # - results/P/reproduce.json says the run succeeded;
 # - every notebooks/NN-*.ipynb has an executed copy in results/P/ that Debian's python3-nbformat validates, with every
 #   code cell executed, no `error` output and no failed cell;
-# - the tables and charts the notebooks save exist and are non-empty (CSV with a header and at least one row);
+# - the tables (.csv/.md/.html/.parquet) and charts the notebooks save exist and are non-empty (CSV with a header and
+#   at least one row); the results site has its index and a page per notebook;
 # - a PNG beside every chart when chromium is installed (and VIXML_PNG is not 0);
 # - paper-tables/{datasets,text-encoders,claims}.md were regenerated for this profile.
 # Exit 0 when all holds; otherwise 1 with one line per problem.
@@ -84,7 +85,7 @@ for name in nbs:
             if o.get("output_type") == "error":
                 bad(f"{path}: cell {i} has an error output: {o.get('ename')}: {o.get('evalue')}")
     for stem in TABLES_BY_NB.get(name, []):
-        for ext in (".csv", ".md", ".html"):
+        for ext in (".csv", ".md", ".html", ".parquet"):
             nonempty(os.path.join(results, stem + ext))
         p = os.path.join(results, stem + ".csv")
         if os.path.isfile(p):
@@ -100,6 +101,12 @@ for name in nbs:
             fig = json.load(open(j, encoding="utf-8"))
             if not fig.get("data"): bad(f"{j}: figure without traces")
         if png: nonempty(os.path.join(results, stem + ".png"))
+
+# The results site (vixml report, run by reproduce): an index and one page per executed notebook.
+site = os.path.join(results, "site")
+nonempty(os.path.join(site, "index.html"))
+for name in nbs:
+    nonempty(os.path.join(site, "notebooks", name[:-len(".ipynb")] + ".html"))
 
 for t in ("datasets.md", "text-encoders.md", "claims.md"):
     p = os.path.join(tables, t)

@@ -2,14 +2,15 @@
 # Installs what ViXml needs on a fresh Debian 12 machine, or says exactly what to run.
 #   tools/setup.sh            runtime: patchelf + a C compiler (the Debian 12 compat step for TorchSharp's native
 #                             library, see environment.md); libtorch itself comes from NuGet (TorchSharp)
-#   tools/setup.sh tests      + Debian's PyTorch/numpy (independent references), nbformat (notebook validation)
-#   tools/setup.sh reproduce  + chromium (PNG export of charts)
+#   tools/setup.sh tests      + Debian's PyTorch/numpy (independent references), nbformat (notebook validation),
+#                               chromium (PNG export, results-site check)
+#   tools/setup.sh reproduce  + chromium (PNG export of charts, results-site check)
 # apt-get update always runs with the English translations and AppStream icons enabled, because the
 # embedded datasets are built from them and a plain `apt-get update` deletes them.
 set -euo pipefail
 want=(patchelf gcc libc6-dev)
 case "${1:-}" in
-  tests) want+=(python3-torch python3-numpy python3-nbformat nodejs npm) ;;
+  tests) want+=(python3-torch python3-numpy python3-nbformat nodejs npm chromium) ;;
   reproduce) want+=(python3-nbformat nodejs npm chromium) ;;
   ""|runtime) ;;
   *) echo "usage: tools/setup.sh [runtime|tests|reproduce]" >&2; exit 2 ;;

@@ -153,13 +153,6 @@ public static class DatasetsExperiment
         return files;
     }
 
-    /// <summary>A table as .csv and .md (<see cref="Results.Save"/>) plus a standalone .html beside them.</summary>
-    public static IReadOnlyList<string> SaveTable(string name, ResultTable t)
-    {
-        var files = Results.Save(name, t).ToList();
-        var html = Path.Combine(Results.Directory, name + ".html");
-        t.SaveHtml(html);
-        files.Add(html);
-        return files;
-    }
+    /// <summary>A table as .csv, .md, .html and .parquet (<see cref="Results.Save"/>).</summary>
+    public static IReadOnlyList<string> SaveTable(string name, ResultTable t) => Results.Save(name, t);
 }

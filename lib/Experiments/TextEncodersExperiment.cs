@@ -268,7 +268,9 @@ public static class TextEncodersExperiment
     private static Figure CurveChart(IReadOnlyList<MethodRun> runs)
     {
         // Epoch 0 is the untrained model: no loss yet (NaN → a gap), but its P@1 is the curve's start.
-        var f = new Figure("Training curves: mean training loss per epoch").XAxis("epoch").YAxis("training loss").Legend();
+        // Log scale: the triplet loss (~0.2) and InfoNCE (~8) differ by 40x; on a linear axis the triplet runs are a flat line.
+        var f = new Figure("Training curves: mean training loss per epoch").XAxis("epoch").YAxis("training loss (log scale)", AxisType.Log)
+            .IntegerX().Legend();
         foreach (var r in runs.Where(r => r.Curve.Count > 0))
             f.Line($"{r.Method} seed {r.Seed}", r.Curve.Select(p => p.Epoch), r.Curve.Select(p => p.Loss), markers: true);
         return f;
@@ -277,7 +279,7 @@ public static class TextEncodersExperiment
     /// <summary>Test P@1 after every epoch (epoch 0 = untrained), one line per trained run.</summary>
     public static Figure P1Curves(IReadOnlyList<MethodRun> runs)
     {
-        var f = new Figure("Training curves: test P@1 per epoch").XAxis("epoch").YAxis("P@1 (%)").Legend();
+        var f = new Figure("Training curves: test P@1 per epoch").XAxis("epoch").YAxis("P@1 (%)").IntegerX().Legend();
         foreach (var r in runs.Where(r => r.Curve.Count > 0))
             f.Line($"{r.Method} seed {r.Seed}", r.Curve.Select(p => p.Epoch), r.Curve.Select(p => p.P1), markers: true);
         return f;

@@ -34,6 +34,9 @@ public sealed record ReproduceOptions
 
     /// <summary>Current directory while cells run; null = each notebook's folder, as a Jupyter kernel would.</summary>
     public string? WorkingDirectory { get; init; }
+
+    /// <summary>Build the results site (results/&lt;profile&gt;/site/) after a successful run.</summary>
+    public bool BuildSite { get; init; } = true;
 }
 
 /// <summary>One notebook of a reproduce run.</summary>
@@ -149,7 +152,25 @@ public static class Reproduce
         clock.Stop();
         var res = new ReproduceResult(o.Profile, resultsDir, steps, tables, failure, Math.Round(clock.Elapsed.TotalSeconds, 2));
         WriteSummary(res);
-        return res;
+        return res.Succeeded && o.BuildSite ? BuildSite(res, o) : res;
+    }
+
+    /// <summary>The results site (<c>vixml report</c>) over what this run wrote; a failure to build it fails the run.</summary>
+    private static ReproduceResult BuildSite(ReproduceResult res, ReproduceOptions o)
+    {
+        try
+        {
+            var site = ViXml.Reporting.Site.ResultsSite.Build(new() { ResultsDirectory = res.ResultsDirectory, PaperTablesDirectory = o.PaperTablesDirectory });
+            foreach (var w in site.Warnings) o.Log?.WriteLine($"site: warning: {w}");
+            o.Log?.WriteLine($"site: {site.Tables} tables, {site.Charts} charts, {site.Pages.Count} pages -> {site.IndexPage}");
+            return res;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or FormatException or UnauthorizedAccessException)
+        {
+            var failed = res with { Failure = $"results site: {e.Message}" };
+            WriteSummary(failed);
+            return failed;
+        }
     }
 
     /// <summary>results/&lt;profile&gt;/reproduce.json: what ran, how long each notebook took, what failed.</summary>
@@ -163,6 +184,7 @@ public static class Reproduce
             ["succeeded"] = r.Succeeded,
             ["failure"] = r.Failure,
             ["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}",
+            ["git_sha"] = ViXml.Training.Runs.RunRecord.GitSha(),
             ["notebooks"] = new JsonArray(r.Steps.Select(s => (JsonNode?)new JsonObject
             {
                 ["notebook"] = Path.GetFileName(s.Notebook),

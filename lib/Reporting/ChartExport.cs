@@ -9,8 +9,8 @@ namespace ViXml.Reporting;
 public sealed record PngExport(bool Saved, string Message);
 
 /// <summary>
-/// Writes figures as standalone HTML (plotly.js embedded, so the page opens offline) and as PNG through Debian's
-/// headless chromium when it is installed.
+/// Writes figures as HTML pages that open offline (plotly.js from one shared local copy, or inlined for a single
+/// self-contained page) and as PNG through Debian's headless chromium when it is installed.
 /// </summary>
 public static class ChartExport
 {
@@ -76,7 +76,10 @@ public static class ChartExport
             """;
     }
 
-    /// <summary>A self-contained page: plotly.js inlined, the figure drawn at its Width×Height.</summary>
+    /// <summary>Where chart pages beside the results find plotly.js: one shared copy, relative to the page.</summary>
+    public const string SharedPlotlyRelative = "assets/plotly.min.js";
+
+    /// <summary>A self-contained page: plotly.js inlined (~4.8 MB), the figure drawn at its Width×Height.</summary>
     /// <param name="forImage">Hide the mode bar (zoom/pan buttons) for screenshots.</param>
     public static string StandaloneHtml(Figure fig, string? plotlyJsPath = null, bool forImage = false)
     {
@@ -84,21 +87,59 @@ public static class ChartExport
         // "</script" inside the library would end the inline block early; the minified build does not contain it,
         // but be safe.
         plotly = plotly.Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
+        return Page(fig, "<script>" + plotly + "</script>", forImage);
+    }
+
+    /// <summary>
+    /// A page that loads plotly.js from <paramref name="plotlySrc"/> (a relative URL such as
+    /// <see cref="SharedPlotlyRelative"/>), so many charts share one copy and the page still opens offline.
+    /// </summary>
+    public static string LinkedHtml(Figure fig, string plotlySrc = SharedPlotlyRelative, bool forImage = false) =>
+        Page(fig, "<script src=\"" + WebUtility.HtmlEncode(plotlySrc) + "\"></script>", forImage);
+
+    private static string Page(Figure fig, string plotlyScript, bool forImage)
+    {
         var title = WebUtility.HtmlEncode(fig.Title ?? "figure");
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>").Append(title).Append("</title>\n");
-        sb.Append("<style>html,body{margin:0;padding:0;background:#fff}</style>\n<script>").Append(plotly).Append("</script>\n");
+        sb.Append("<style>html,body{margin:0;padding:0;background:#fff}</style>\n").Append(plotlyScript).Append('\n');
         sb.Append("</head>\n<body>\n");
         sb.Append($"<div id=\"fig\" style=\"width:{fig.Width}px;height:{fig.Height}px;\"></div>\n");
-        sb.Append("<script>\nvar fig = ").Append(fig.ToJsonString()).Append(";\n");
+        sb.Append("<script>\nvar fig = ").Append(ScriptSafeJson(fig.ToJsonString())).Append(";\n");
         sb.Append("Plotly.newPlot(\"fig\", fig.data, fig.layout, {displaylogo: false")
           .Append(forImage ? ", displayModeBar: false" : "").Append("});\n</script>\n");
         sb.Append("</body>\n</html>\n");
         return sb.ToString();
     }
 
-    public static void SaveHtml(Figure fig, string path, string? plotlyJsPath = null) =>
-        Atomic.WriteAllText(path, StandaloneHtml(fig, plotlyJsPath));
+    /// <summary>JSON placed inside a &lt;script&gt; block: "&lt;/" escaped so a label cannot end the block.</summary>
+    public static string ScriptSafeJson(string json) => json.Replace("</", "<\\/", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Writes the chart page at <paramref name="path"/> referencing <c>assets/plotly.min.js</c> beside it, copied there
+    /// once (<see cref="EnsureSharedPlotly"/>); the folder opens offline and carries plotly.js one time, not per chart.
+    /// </summary>
+    public static void SaveHtml(Figure fig, string path, string? plotlyJsPath = null)
+    {
+        EnsureSharedPlotly(Path.GetDirectoryName(Path.GetFullPath(path))!, plotlyJsPath);
+        Atomic.WriteAllText(path, LinkedHtml(fig));
+    }
+
+    /// <summary>
+    /// Copies plotly.min.js to <paramref name="directory"/>/assets/plotly.min.js unless an identical copy is there;
+    /// returns its path.
+    /// </summary>
+    public static string EnsureSharedPlotly(string directory, string? plotlyJsPath = null)
+    {
+        var source = plotlyJsPath ?? PlotlyJsPath();
+        var target = Path.Combine(directory, SharedPlotlyRelative);
+        var src = File.ReadAllBytes(source);
+        if (File.Exists(target) && new FileInfo(target).Length == src.Length && File.ReadAllBytes(target).AsSpan().SequenceEqual(src))
+            return target;
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        Atomic.WriteAllBytes(target, src);
+        return target;
+    }
 
     /// <summary>Chromium's executable: $VIXML_CHROMIUM, else chromium / chromium-browser on PATH; null if absent.</summary>
     public static string? FindChromium()

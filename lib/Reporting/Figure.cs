@@ -19,6 +19,7 @@ public sealed class Figure : IRichDisplay
     // null = let Plotly infer from the data (numbers → linear, strings → category).
     private AxisType? _xType, _yType;
     private bool? _showLegend;
+    private bool _integerX;
 
     public Figure(string? title = null) => _title = title;
 
@@ -50,6 +51,16 @@ public sealed class Figure : IRichDisplay
     }
 
     public Figure LogX() { _xType = AxisType.Log; return this; }
+
+    /// <summary>
+    /// Ticks on the x axis only at whole numbers (epochs, steps, k): a step of 1, 2, 5, 10, 20, ... chosen from the data
+    /// so there are at most about ten ticks, and never a fractional label such as 0.5.
+    /// </summary>
+    public Figure IntegerX()
+    {
+        _integerX = true;
+        return this;
+    }
 
     public Figure LogY() { _yType = AxisType.Log; return this; }
 
@@ -130,6 +141,13 @@ public sealed class Figure : IRichDisplay
             ["xaxis"] = Axis(_xLabel, _xType ?? (bars ? AxisType.Category : null)),
             ["yaxis"] = Axis(_yLabel, _yType),
         };
+        if (_integerX && IntegerTickStep() is { } step)
+        {
+            var x = layout["xaxis"]!.AsObject();
+            x["tickmode"] = "linear";
+            x["tick0"] = 0;
+            x["dtick"] = step;
+        }
         if (_title is not null) layout["title"] = new JsonObject { ["text"] = _title };
         if (bars) layout["barmode"] = "group";
         if (_showLegend is { } show) layout["showlegend"] = show;
@@ -138,6 +156,18 @@ public sealed class Figure : IRichDisplay
             ["data"] = new JsonArray(_traces.Select(t => (JsonNode?)t.DeepClone()).ToArray()),
             ["layout"] = layout,
         };
+    }
+
+    // The smallest of 1, 2, 5, 10, 20, 50, ... that keeps the x range under ~10 ticks; null without finite x values.
+    private long? IntegerTickStep()
+    {
+        var xs = _traces.Where(t => t["x"] is JsonArray).SelectMany(t => t["x"]!.AsArray())
+            .Select(v => v is JsonValue jv && jv.TryGetValue<double>(out var d) ? d : double.NaN).Where(double.IsFinite).ToList();
+        if (xs.Count == 0) return null;
+        var range = xs.Max() - xs.Min();
+        for (long scale = 1; ; scale *= 10)
+            foreach (var m in new long[] { 1, 2, 5 })
+                if (range / (m * scale) <= 10) return m * scale;
     }
 
     private static JsonObject Axis(string? label, AxisType? type)

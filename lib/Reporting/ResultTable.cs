@@ -70,6 +70,9 @@ public sealed class ResultTable : IRichDisplay
         return this;
     }
 
+    /// <summary>The display format set for a column with <see cref="Format"/>, or null.</summary>
+    public string? FormatOf(string column) => _formats.TryGetValue(column, out var f) ? f : null;
+
     /// <summary>The value as shown in Markdown/HTML/text.</summary>
     public string Display(int row, int column)
     {
@@ -82,12 +85,12 @@ public sealed class ResultTable : IRichDisplay
             double d => d.ToString("0.####", CultureInfo.InvariantCulture),
             float x => x.ToString("0.####", CultureInfo.InvariantCulture),
             IFormattable fm when _formats.TryGetValue(Columns[column], out var f2) => fm.ToString(f2, CultureInfo.InvariantCulture),
-            _ => Raw(v),
+            _ => RawText(v),
         };
     }
 
     /// <summary>Full-precision invariant text, as CSV stores it.</summary>
-    private static string Raw(object? v) => v switch
+    public static string RawText(object? v) => v switch
     {
         null => "",
         string s => s,
@@ -113,7 +116,7 @@ public sealed class ResultTable : IRichDisplay
         sb.AppendJoin(',', header.Select(CsvField)).Append('\n');
         foreach (var row in _rows)
         {
-            var cells = row.Select(Raw);
+            var cells = row.Select(RawText);
             if (Scale is { } s) cells = cells.Concat([s.Dataset, s.Profile, s.SeedsText, s.Note ?? ""]);
             sb.AppendJoin(',', cells.Select(CsvField)).Append('\n');
         }
@@ -317,4 +320,7 @@ public sealed class ResultTable : IRichDisplay
     public void SaveMarkdown(string path) => Atomic.WriteAllText(path, ToMarkdown());
 
     public void SaveHtml(string path) => Atomic.WriteAllText(path, ToHtml());
+
+    /// <summary>Typed Parquet columns, title and scale as file metadata (see <see cref="ResultParquet"/>).</summary>
+    public void SaveParquet(string path) => ResultParquet.Save(this, path);
 }

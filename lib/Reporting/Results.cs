@@ -37,9 +37,10 @@ public static class Results
     }
 
     /// <summary>
-    /// Saves <paramref name="value"/> under <see cref="Directory"/> as NAME.*: a <see cref="ResultTable"/> as .csv and
-    /// .md; a <see cref="Figure"/> as standalone .html, .plotly.json and .png (when chromium is installed; otherwise a
-    /// note on stderr); a string as .txt; anything else as .json. Returns the files written. All writes are atomic.
+    /// Saves <paramref name="value"/> under <see cref="Directory"/> as NAME.*: a <see cref="ResultTable"/> as .csv, .md,
+    /// .html and .parquet (typed columns, title and scale in the file metadata); a <see cref="Figure"/> as .html,
+    /// .plotly.json and .png (when chromium is installed; otherwise a note on stderr); a string as .txt; anything else as
+    /// .json. Returns the files written. All writes are atomic.
     /// </summary>
     public static IReadOnlyList<string> Save(string name, object value)
     {
@@ -54,7 +55,9 @@ public static class Results
             case ResultTable t:
                 t.SaveCsv(P(".csv"));
                 t.SaveMarkdown(P(".md"));
-                written.AddRange([P(".csv"), P(".md")]);
+                t.SaveHtml(P(".html"));
+                t.SaveParquet(P(".parquet"));
+                written.AddRange([P(".csv"), P(".md"), P(".html"), P(".parquet")]);
                 break;
             case Figure f:
                 ChartExport.SaveHtml(f, P(".html"));

@@ -113,7 +113,7 @@ public class ReportingTests
         {
             Assert.Equal(dir, Results.Directory);
             var files = Results.Save("tbl", new ResultTable("T", ["a"]).AddRow(1));
-            Assert.Equal([Path.Combine(dir, "tbl.csv"), Path.Combine(dir, "tbl.md")], files);
+            Assert.Equal([Path.Combine(dir, "tbl.csv"), Path.Combine(dir, "tbl.md"), Path.Combine(dir, "tbl.html"), Path.Combine(dir, "tbl.parquet")], files);
             Assert.Throws<ArgumentException>(() => Results.Save("../escape", "x"));
             if (File.Exists(plotly))
             {
@@ -121,8 +121,15 @@ public class ReportingTests
                 var written = Results.Save("fig", fig);
                 Assert.Contains(Path.Combine(dir, "fig.html"), written);
                 var html = File.ReadAllText(Path.Combine(dir, "fig.html"));
-                Assert.Contains(File.ReadAllText(plotly)[..200], html); // plotly.js inlined: the page works offline
+                // plotly.js is not inlined (4.8 MB per chart) but copied once beside the results and loaded relatively.
+                Assert.DoesNotContain(File.ReadAllText(plotly)[..200], html);
+                Assert.Contains("<script src=\"assets/plotly.min.js\"></script>", html);
+                Assert.Equal(File.ReadAllBytes(plotly), File.ReadAllBytes(Path.Combine(dir, "assets", "plotly.min.js")));
+                Assert.True(new FileInfo(Path.Combine(dir, "fig.html")).Length < 10_000);
                 Assert.Contains("\"title\":{\"text\":\"saved\"}", html);
+                var copied = File.GetLastWriteTimeUtc(Path.Combine(dir, "assets", "plotly.min.js"));
+                Results.Save("fig2", fig);
+                Assert.Equal(copied, File.GetLastWriteTimeUtc(Path.Combine(dir, "assets", "plotly.min.js"))); // copied once
                 var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "fig.plotly.json")));
                 Assert.True(JsonNode.DeepEquals(fig.ToJson(), json));
             }
