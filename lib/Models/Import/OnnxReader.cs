@@ -28,12 +28,17 @@ public sealed class OnnxTensor
 
     public long ElementCount => Dims.Aggregate(1L, (a, d) => a * d);
 
+    /// <summary>A FLOAT tensor from values (tests and graph rewrites).</summary>
+    public static OnnxTensor FromFloats(string name, long[] dims, float[] data) =>
+        new() { Name = name, DataType = OnnxDataType.Float, Dims = dims, FloatData = data, Where = "(in memory)" };
+
     /// <summary>The values as float32 (FLOAT tensors only); an error naming the tensor if the data does not fit the dims.</summary>
     public float[] ToFloats()
     {
         if (DataType != OnnxDataType.Float)
             throw new OnnxFormatException($"{Where}: tensor '{Name}' is {DataType}, expected FLOAT");
         long n = ElementCount;
+        if (n > Array.MaxLength / 4) throw new OnnxFormatException($"{Where}: tensor '{Name}' dims [{string.Join(", ", Dims)}] are too large ({n} elements)");
         if (FloatData is { Length: > 0 } fd)
         {
             if (fd.Length != n) throw new OnnxFormatException($"{Where}: tensor '{Name}' dims [{string.Join(", ", Dims)}] need {n} floats, float_data has {fd.Length}");
@@ -51,6 +56,7 @@ public sealed class OnnxTensor
     public long[] ToInt64s()
     {
         long n = ElementCount;
+        if (n > Array.MaxLength / 8) throw new OnnxFormatException($"{Where}: tensor '{Name}' dims [{string.Join(", ", Dims)}] are too large ({n} elements)");
         if (DataType == OnnxDataType.Int64)
         {
             if (Int64Data is { Length: > 0 } d) return d.Length == n ? (long[])d.Clone() : throw Bad(d.Length);
