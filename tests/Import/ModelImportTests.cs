@@ -172,6 +172,31 @@ public class ModelImportTests(ImportedModels models)
         Directory.Delete(root, true);
     }
 
+    [Fact]
+    public void ATruncatedOrForeignPackageDllIsAClearError()
+    {
+        var spec = ModelImporter.Spec(MiniLm);
+        var dll = ImportedModels.Package(MiniLm).FilePath(spec.Dll!);
+        var root = Repo.TempDir("vixml-dll");
+        var full = File.ReadAllBytes(dll);
+        foreach (var n in new[] { 100, 4096, full.Length / 2, full.Length / 10 * 9 }) // the ONNX resource fills most of the DLL
+        {
+            var cut = Path.Combine(root, $"cut{n}.dll");
+            File.WriteAllBytes(cut, full[..n]);
+            var e = Record.Exception(() =>
+            {
+                var all = EmbeddedResources.ReadAll(cut);
+                OnnxReader.Read(EmbeddedResources.Single(all, ".model.onnx", cut), cut);
+            });
+            Assert.True(e is ModelPackageException or OnnxFormatException, $"cut at {n}: {e?.GetType().Name ?? "no error"}: {e?.Message}");
+            Assert.Contains(cut, e.Message);
+        }
+        var text = Path.Combine(root, "readme.dll");
+        File.Copy(Repo.Path_("README.md"), text);
+        Assert.Contains(text, Assert.Throws<ModelPackageException>(() => EmbeddedResources.ReadAll(text)).Message);
+        Directory.Delete(root, true);
+    }
+
     // ---- strictness: rewritten graphs
     private static OnnxModel MiniLmGraph() => OnnxReader.Read(ImportedModels.OriginalOnnx(MiniLm), "minilm.onnx");
 
@@ -226,6 +251,18 @@ public class ModelImportTests(ImportedModels models)
         var (rn, rnOut, _) = ViXml.Tests.Xmc.CliRunner.Run("model", "info", models.Get(ResNet).Dir);
         Assert.Equal(0, rn);
         Assert.Contains("resnet (basic blocks [2, 2, 2, 3]), output 512-d, BatchNorm eps 1e-05", rnOut);
+        var cliOut = Path.Combine(models.Root, "cli-resnet");
+        var (imp, impOut, impErr) = ViXml.Tests.Xmc.CliRunner.Run("model", "import", "--package", ResNet, "--out", cliOut);
+        Assert.True(imp == 0, impErr);
+        Assert.Contains($"-> {cliOut}: 110 tensors, 15,908,800 parameters", impOut);
+        Directory.Delete(cliOut, true);
+        var badConfig = Path.Combine(models.Root, "bad-config");
+        Directory.CreateDirectory(badConfig);
+        File.WriteAllText(Path.Combine(badConfig, "config.json"), "{\"model_type\": \"resnet\", \"blocks\": [2]}");
+        File.Copy(Path.Combine(models.Get(ResNet).Dir, "model.safetensors"), Path.Combine(badConfig, "model.safetensors"));
+        var (bc, _, bcErr) = ViXml.Tests.Xmc.CliRunner.Run("model", "info", badConfig);
+        Assert.Equal(2, bc);
+        Assert.Contains("not a ResNet config written by 'model import': key 'batch_norm' is missing", bcErr);
         var (bad, _, err) = ViXml.Tests.Xmc.CliRunner.Run("model", "import", "--package", "No.Such.Package", "--out", Path.Combine(models.Root, "x"));
         Assert.Equal(2, bad);
         Assert.Contains("error: unknown model package 'No.Such.Package'", err);

@@ -88,25 +88,27 @@ public sealed record ModelFolderInfo(string Dir, string Kind, string ConfigSumma
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
             var r = doc.RootElement;
-            var blocks = r.GetProperty("blocks").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-            var eps = r.GetProperty("batch_norm").GetProperty("eps").GetDouble();
-            var prep = r.GetProperty("preprocess");
+            JsonElement P(JsonElement e, string key) => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(key, out var v) ? v
+                : throw new KeyNotFoundException($"key '{key}' is missing");
+            var blocks = P(r, "blocks").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var eps = P(P(r, "batch_norm"), "eps").GetDouble();
+            var prep = P(r, "preprocess");
             var expected = new List<(string, long[])>();
-            foreach (var c in r.GetProperty("convs").EnumerateObject())
+            foreach (var c in P(r, "convs").EnumerateObject())
             {
-                long o = c.Value.GetProperty("out_channels").GetInt64(), i = c.Value.GetProperty("in_channels").GetInt64();
-                var k = c.Value.GetProperty("kernel").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                long o = P(c.Value, "out_channels").GetInt64(), i = P(c.Value, "in_channels").GetInt64();
+                var k = P(c.Value, "kernel").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 expected.Add((c.Name + ".weight", [o, i, k[0], k[1]]));
                 var bn = c.Name == "conv1" ? "bn1" : c.Name.EndsWith(".downsample.0", StringComparison.Ordinal)
                     ? c.Name[..^2] + ".1" : c.Name[..^".convN".Length] + ".bn" + c.Name[^1];
                 foreach (var role in new[] { "weight", "bias", "running_mean", "running_var" }) expected.Add(($"{bn}.{role}", [o]));
             }
-            var summary = $"resnet (basic blocks [{string.Join(", ", blocks)}]), output {r.GetProperty("output_dim").GetInt32()}-d, " +
-                          $"BatchNorm eps {eps.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace("E", "e")}, input {string.Join("x", prep.GetProperty("input_size").EnumerateArray().Select(e => e.GetInt32()))} " +
-                          $"{prep.GetProperty("channel_order").GetString()} minus {prep.GetProperty("mean_image").GetString()}";
+            var summary = $"resnet (basic blocks [{string.Join(", ", blocks)}]), output {P(r, "output_dim").GetInt32()}-d, " +
+                          $"BatchNorm eps {eps.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace("E", "e")}, input {string.Join("x", P(prep, "input_size").EnumerateArray().Select(e => e.GetInt32()))} " +
+                          $"{P(prep, "channel_order").GetString()} minus {P(prep, "mean_image").GetString()}";
             return (summary, expected);
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or JsonException)
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or JsonException or IndexOutOfRangeException)
         {
             throw new HfConfigException($"{configPath}: not a ResNet config written by 'model import': {e.Message}");
         }
