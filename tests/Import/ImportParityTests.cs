@@ -13,7 +13,7 @@ namespace ViXml.Tests.Import;
 /// Parity of the imported folders with the packages' original graphs. Reference A: ONNX Runtime 1.31.1 runs the
 /// original ONNX file(s). Reference B: a plain PyTorch forward (tests/reference/gen_import.py, Debian's python3-torch)
 /// written from HF's numerics, loading the IMPORTED folder. Inputs are real: 200 package descriptions from the
-/// debian-deps small dataset (our WordPiece, padded batches of 50, up to 128 tokens) and 50 app icons from
+/// debian-deps small dataset (our WordPiece, padded batches of 50, up to 64 tokens) and 50 app icons from
 /// debian-apps-mm small (64×64 PNGs composited over white, bilinear-resized to 224). tools/test.sh builds both
 /// datasets before the tests; run `./vixml data build debian-deps --size small` (and debian-apps-mm) when running
 /// these alone.
@@ -21,7 +21,7 @@ namespace ViXml.Tests.Import;
 [Collection("model-import")]
 public class ImportParityTests(ImportedModels models, ITestOutputHelper output)
 {
-    private const int Texts = 200, BatchSize = 50, MaxLen = 128, Icons = 50;
+    private const int Texts = 200, BatchSize = 50, MaxLen = 64, Icons = 50; // MaxLen 128 measured too (same error levels), 64 halves CI time
 
     private static string Dataset(string name)
     {
@@ -91,7 +91,7 @@ public class ImportParityTests(ImportedModels models, ITestOutputHelper output)
             }
         }
         output.WriteLine($"{id}: {Texts} texts, max |ORT - torch(imported)| last_hidden_state {maxHidden:E2}, pooled+L2 {maxPooled:E2}; " +
-                         $"torch {torchTime.TotalSeconds:F1} s (incl. start), ORT {ortTime.TotalSeconds:F1} s");
+                         $"torch {torchTime.TotalSeconds:F1} s (incl. start), ORT {ortTime.TotalSeconds:F1} s (~0 when reused from the other BERT test)");
         Assert.True(maxHidden <= 1e-4, $"last_hidden_state differs by {maxHidden}");
         Assert.True(maxPooled <= 1e-5, $"pooled embeddings differ by {maxPooled}");
         Directory.Delete(work, true);
