@@ -53,13 +53,33 @@ public sealed class CellOutputs
         }
     }
 
+    private readonly Dictionary<string, JsonObject> _byDisplayId = new(StringComparer.Ordinal);
+
     /// <summary>A display_data output from a mime bundle as the kernel sent it (mime type → string).</summary>
-    public void AddDisplay(JsonObject bundle) => AddData("display_data", bundle, null);
+    public void AddDisplay(JsonObject bundle, string? displayId = null)
+    {
+        var o = AddData("display_data", bundle, null);
+        if (displayId is not null) lock (_lock) _byDisplayId[displayId] = o;
+    }
+
+    /// <summary>Replaces the data of an earlier display (Jupyter's update_display_data); unknown ids add a new one.</summary>
+    public void UpdateDisplay(JsonObject bundle, string? displayId)
+    {
+        lock (_lock)
+        {
+            if (displayId is not null && _byDisplayId.TryGetValue(displayId, out var existing))
+            {
+                existing["data"] = ToNbformat(bundle);
+                return;
+            }
+        }
+        AddDisplay(bundle, displayId);
+    }
 
     /// <summary>An execute_result output (the cell's value).</summary>
     public void AddResult(JsonObject bundle, int executionCount) => AddData("execute_result", bundle, executionCount);
 
-    private void AddData(string type, JsonObject bundle, int? executionCount)
+    private JsonObject AddData(string type, JsonObject bundle, int? executionCount)
     {
         var data = ToNbformat(bundle);
         lock (_lock)
@@ -71,6 +91,7 @@ public sealed class CellOutputs
             o["metadata"] = new JsonObject();
             _outputs.Add(o);
             if (Echo is not null && data[MimeTypes.Plain] is { } plain) Echo.Write(Notebook.JoinMultiline(plain) + "\n");
+            return o;
         }
     }
 

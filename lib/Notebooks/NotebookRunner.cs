@@ -24,6 +24,9 @@ public sealed record NotebookRunOptions
     /// <summary>Most characters of output kept per cell (text beyond it is dropped with a note).</summary>
     public long OutputCap { get; init; } = DefaultOutputCap;
 
+    /// <summary>Extra environment variables for the kernel process (it inherits the runner's otherwise).</summary>
+    public IReadOnlyDictionary<string, string>? KernelEnvironment { get; init; }
+
     /// <summary>2 M characters (~4 MB in the notebook): far above any table or chart, far below a runaway print loop.</summary>
     public const long DefaultOutputCap = 2_000_000;
 
@@ -113,6 +116,7 @@ public static class NotebookRunner
             ["VIXML_NBKERNEL_OUTPUT_CAP"] = options.OutputCap.ToString(CultureInfo.InvariantCulture),
         };
         if (ChartExport.RepoRoot() is { } root) env["VIXML_ROOT"] = root;
+        foreach (var (k, v) in options.KernelEnvironment ?? new Dictionary<string, string>()) env[k] = v;
         var kernel = KernelProcess.Start(cwd, env);
         try
         {
@@ -174,7 +178,10 @@ public static class NotebookRunner
                                 outputs.WriteStream((string?)b["name"] ?? "stdout", (string?)b["text"] ?? "");
                                 break;
                             case "display":
-                                outputs.AddDisplay(b["data"] as JsonObject ?? new JsonObject());
+                                outputs.AddDisplay(b["data"] as JsonObject ?? new JsonObject(), (string?)b["id"]);
+                                break;
+                            case "update":
+                                outputs.UpdateDisplay(b["data"] as JsonObject ?? new JsonObject(), (string?)b["id"]);
                                 break;
                             case "result":
                                 outputs.AddResult(b["data"] as JsonObject ?? new JsonObject(), count);

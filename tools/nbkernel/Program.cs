@@ -130,9 +130,10 @@ public static class Program
                 {
                     case StandardOutputValueProduced o: Stream("stdout", o.FormattedValues); break;
                     case StandardErrorValueProduced o: Stream("stderr", o.FormattedValues); break;
-                    case ReturnValueProduced r: Bundle("result", r.FormattedValues, r.Value); break;
-                    case DisplayedValueProduced d: Bundle("display", d.FormattedValues, d.Value); break;
-                    case DisplayedValueUpdated d: Bundle("display", d.FormattedValues, d.Value); break;
+                    case ReturnValueProduced r: Bundle("result", r.FormattedValues, r.Value, null); break;
+                    // An update replaces the display it names (Jupyter's update_display_data), e.g. #r nuget progress.
+                    case DisplayedValueUpdated d: Bundle("update", d.FormattedValues, d.Value, d.ValueId); break;
+                    case DisplayedValueProduced d: Bundle("display", d.FormattedValues, d.Value, d.ValueId); break;
                     case ErrorProduced err:
                         Stream("stderr", [new FormattedValue(PlainTextFormatter.MimeType, err.Message + "\n")]);
                         break;
@@ -173,7 +174,7 @@ public static class Program
             Send(new JsonObject { ["ev"] = "stream", ["name"] = name, ["text"] = text });
         }
 
-        private void Bundle(string kind, IEnumerable<FormattedValue> values, object? value)
+        private void Bundle(string kind, IEnumerable<FormattedValue> values, object? value, string? id)
         {
             var data = new JsonObject();
             long size = 0;
@@ -202,7 +203,7 @@ public static class Program
                 });
                 return;
             }
-            Send(new JsonObject { ["ev"] = kind, ["data"] = data });
+            Send(new JsonObject { ["ev"] = kind, ["data"] = data, ["id"] = id });
         }
 
         private void Failed(CommandFailed f)
