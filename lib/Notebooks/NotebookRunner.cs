@@ -306,6 +306,16 @@ public static class NotebookRunner
         });
     }
 
+    /// <summary>The same cell with every relative <c>#r "path"</c> made absolute against <paramref name="nbDir"/>
+    /// (for a copy of the notebook that runs elsewhere); <c>#r "nuget:…"</c> is left alone.</summary>
+    public static string AbsoluteReferences(string source, string nbDir) =>
+        HashR.Replace(source, m =>
+        {
+            var path = m.Groups["path"].Value;
+            if (path.StartsWith("nuget:", StringComparison.OrdinalIgnoreCase) || Path.IsPathRooted(path)) return m.Value;
+            return $"{m.Groups["lead"].Value}#r \"{Path.GetFullPath(Path.Combine(nbDir, path))}\"";
+        });
+
     private static readonly Regex HashR = new(@"^(?<lead>[ \t]*)#r[ \t]+""(?<path>[^""]+)""", RegexOptions.Compiled | RegexOptions.Multiline);
 
     private static JsonObject Timing(DateTime? start, DateTime? end, string status, TimeSpan? duration = null) => new()

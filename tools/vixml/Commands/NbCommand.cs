@@ -67,9 +67,55 @@ public sealed class NbCommand : ICliCommand
             return 0;
         }));
         nb.Subcommands.Add(run);
+        nb.Subcommands.Add(BuildInject());
         return nb;
     }
 
+
+    /// <summary>
+    /// <c>vixml nb inject NOTEBOOK -p name=value … --out COPY</c>: the notebook with papermill's injected-parameters
+    /// cell, and its relative <c>#r</c> paths made absolute, so the copy runs anywhere in any kernel (Jupyter's
+    /// nbconvert, VS Code) exactly as the original would with those parameters. Nothing is executed.
+    /// </summary>
+    private static Command BuildInject()
+    {
+        var inject = new Command("inject", "Write a copy of a notebook with an injected-parameters cell (papermill-style), to run it in Jupyter or VS Code.");
+        var notebook = new Argument<string>("NOTEBOOK") { Description = "The .ipynb to copy." };
+        var parameters = new Option<string[]>("--parameter", "-p") { Description = "name=value, typed like the default in the cell tagged 'parameters' (repeatable)." };
+        var output = new Option<string>("--out", "-o") { Description = "Where the copy goes.", Required = true };
+        inject.Arguments.Add(notebook);
+        inject.Options.Add(parameters);
+        inject.Options.Add(output);
+        inject.SetAction(parse => UserErrors.Guard(() =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(notebook)!);
+            var outPath = Path.GetFullPath(parse.GetValue(output)!);
+            if (outPath == path) throw new CliException($"--out {outPath} would overwrite the input notebook");
+            try
+            {
+                var nb = Notebook.Load(path);
+                var values = (parse.GetValue(parameters) ?? []).Select(NotebookParameters.ParseAssignment).ToList();
+                NotebookParameters.Inject(nb, values);
+                var dir = Path.GetDirectoryName(path)!;
+                foreach (var cell in nb.Cells.Where(c => c.CellType == "code"))
+                {
+                    var mapped = NotebookRunner.AbsoluteReferences(cell.Source, dir);
+                    if (mapped != cell.Source) cell.Source = mapped;
+                }
+                var parent = Path.GetDirectoryName(outPath)!;
+                if (File.Exists(parent)) throw new CliException($"--out {outPath}: {parent} is a file, not a folder");
+                Directory.CreateDirectory(parent);
+                nb.Save(outPath);
+            }
+            catch (Exception e) when (e is FileNotFoundException or NotebookFormatException or NotebookParameterException)
+            {
+                throw new CliException(e.Message);
+            }
+            Console.Error.WriteLine($"wrote {outPath}");
+            return 0;
+        }));
+        return inject;
+    }
 
     /// <summary>Runs, turning user errors (missing file, bad JSON, bad -p) into CliException.</summary>
     internal static NotebookRunResult RunOrExplain(string path, NotebookRunOptions options)
