@@ -21,7 +21,8 @@ public sealed record NotebookRunOptions
     /// <summary>Limit for any one cell (papermill's --execution-timeout); null = none. Hitting it stops the kernel.</summary>
     public TimeSpan? CellTimeout { get; init; }
 
-    /// <summary>Most characters of output kept per cell (text beyond it is dropped with a note).</summary>
+    /// <summary>Most characters of printed output (stdout/stderr) kept per cell, beyond which text is dropped with a note;
+    /// displays and results (tables, charts) have a budget of 8x this.</summary>
     public long OutputCap { get; init; } = DefaultOutputCap;
 
     /// <summary>Extra environment variables for the kernel process (it inherits the runner's otherwise).</summary>

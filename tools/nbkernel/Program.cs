@@ -147,15 +147,15 @@ public static class Program
         private static string Text(IEnumerable<FormattedValue> values) =>
             values.FirstOrDefault(v => v.MimeType == PlainTextFormatter.MimeType)?.Value ?? values.FirstOrDefault()?.Value ?? "";
 
-        private bool Spend(long size)
+        // Displays and results (tables, charts: the first chart carries plotly.js, ~4.8 MB) have their own, larger budget
+        // than printed text, so a runaway print loop cannot crowd out a chart and vice versa.
+        private long _displaySent;
+
+        private bool SpendDisplay(long size)
         {
-            if (_sent + size <= cap)
-            {
-                _sent += size;
-                return true;
-            }
-            _dropped += size;
-            return false;
+            if (_displaySent + size > cap * 8) return false;
+            _displaySent += size;
+            return true;
         }
 
         private void Stream(string name, IEnumerable<FormattedValue> values)
@@ -194,12 +194,12 @@ public static class Program
                 data[PlainTextFormatter.MimeType] = plain;
                 size += plain.Length;
             }
-            if (!Spend(size))
+            if (!SpendDisplay(size))
             {
                 Send(new JsonObject
                 {
                     ["ev"] = "stream", ["name"] = "stderr",
-                    ["text"] = $"[vixml nb run: a {kind} of {size:N0} characters was dropped: this cell's output cap of {cap:N0} is reached]\n",
+                    ["text"] = $"[vixml nb run: a {kind} of {size:N0} characters was dropped: this cell's display budget of {cap * 8:N0} characters is used up]\n",
                 });
                 return;
             }
