@@ -45,7 +45,7 @@ export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" DOTNET_INTERACTIVE_CLI_TELE
 status=0
 for nb in "${nbs[@]}"; do
   name="$(basename "$nb")"
-  ./vixml nb inject "$nb" -p "profile=$PROFILE" --out "$out/$name" 2>/dev/null
+  ./vixml nb inject "$nb" -p "profile=$PROFILE" --out "$out/$name"
   t0=$(date +%s.%N)
   if jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.kernel_name=.net-csharp \
        --ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.startup_timeout=180 "$out/$name" >"$out/${name%.ipynb}.log" 2>&1; then
