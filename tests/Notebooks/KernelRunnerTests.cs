@@ -185,6 +185,28 @@ public class KernelRunnerTests
     }
 
     [Fact]
+    public void InjectWritesACopyWithTheParametersCellAndAbsoluteReferences()
+    {
+        var dir = Repo.TempDir("vixml-kinject");
+        var copy = Path.Combine(dir, "sub", "00-datasets.ipynb");
+        var source = Repo.Path_("notebooks", "00-datasets.ipynb");
+        Assert.Equal(0, ViXml.Cli.Program.BuildRoot().Parse(["nb", "inject", source, "-p", "profile=cpu", "--out", copy]).Invoke());
+        var nb = Notebook.Load(copy);
+        var original = Notebook.Load(source);
+        Assert.Equal(original.Cells.Count + 1, nb.Cells.Count);
+        var at = nb.Cells.FindIndex(c => c.HasTag(NotebookParameters.InjectedTag));
+        Assert.True(nb.Cells[at - 1].HasTag(NotebookParameters.ParametersTag));
+        Assert.Equal("// Parameters injected by vixml nb run\nstring profile = \"cpu\";", nb.Cells[at].Source);
+        var lib = nb.Cells.SelectMany(c => c.Source.Split('\n')).Single(l => l.StartsWith("#r ", StringComparison.Ordinal));
+        Assert.Equal($"#r \"{Repo.Path_("tools", "vixml", "bin", "Release", "net10.0", "ViXml.Lib.dll")}\"", lib);
+        AssertValidNbformat(copy);
+        // Errors are the same as nb run's: an unknown parameter is a usage error and nothing is written.
+        var bad = Path.Combine(dir, "bad.ipynb");
+        Assert.Equal(2, ViXml.Cli.Program.BuildRoot().Parse(["nb", "inject", source, "-p", "profil=cpu", "--out", bad]).Invoke());
+        Assert.False(File.Exists(bad));
+    }
+
+    [Fact]
     public void NotebookSourceThatIsNotTextIsRefusedNamingTheCell()
     {
         var dir = Repo.TempDir("vixml-kbad");
