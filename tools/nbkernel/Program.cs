@@ -78,8 +78,9 @@ public static class Program
                 current.Finish();
                 continue;
             }
-            // Events normally arrive through the subscription; the result holds them all, whichever came first.
-            foreach (var e in result.Events) current.On(e);
+            // Events arrive through the subscription as they happen; the result repeats them all. Only a failure the
+            // subscription did not see (none observed so far) is taken from it, so nothing is kept per event.
+            current.TakeFailureFrom(result.Events);
             current.Finish();
         }
         return 0;
@@ -115,7 +116,7 @@ public static class Program
     /// <summary>One cell's events: turned into protocol messages, with captured output capped.</summary>
     private sealed class CellRun(long cap)
     {
-        private readonly HashSet<KernelEvent> _seen = new(ReferenceEqualityComparer.Instance);
+        private readonly object _lock = new();
         private long _sent, _dropped;
         private bool _failed;
         public KernelCommand? Command { get; set; }
@@ -123,9 +124,9 @@ public static class Program
 
         public void On(KernelEvent e)
         {
-            lock (_seen)
+            lock (_lock)
             {
-                if (Finished || !_seen.Add(e)) return;
+                if (Finished) return;
                 switch (e)
                 {
                     case StandardOutputValueProduced o: Stream("stdout", o.FormattedValues); break;
@@ -238,6 +239,15 @@ public static class Program
             Error(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, tb);
         }
 
+        public void TakeFailureFrom(IEnumerable<KernelEvent> events)
+        {
+            lock (_lock)
+            {
+                if (_failed || Finished) return;
+                if (events.OfType<CommandFailed>().FirstOrDefault(f => f.Command == Command) is { } failed) Failed(failed);
+            }
+        }
+
         public void Error(string ename, string evalue, JsonArray traceback)
         {
             _failed = true;
@@ -246,7 +256,7 @@ public static class Program
 
         public void Finish()
         {
-            lock (_seen)
+            lock (_lock)
             {
                 if (Finished) return;
                 if (_dropped > 0)
