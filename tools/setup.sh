@@ -5,6 +5,7 @@
 #   tools/setup.sh tests      + Debian's PyTorch/numpy (independent references), nbformat (notebook validation),
 #                               chromium (PNG export, results-site check)
 #   tools/setup.sh reproduce  + chromium (PNG export of charts, results-site check)
+#   tools/setup.sh jupyter    + Debian's Jupyter nbconvert/nbclient (tools/jupyter-run.sh runs the notebooks in Jupyter)
 # apt-get update always runs with the English translations and AppStream icons enabled, because the
 # embedded datasets are built from them and a plain `apt-get update` deletes them.
 set -euo pipefail
@@ -12,8 +13,9 @@ want=(patchelf gcc libc6-dev)
 case "${1:-}" in
   tests) want+=(python3-torch python3-numpy python3-nbformat nodejs npm chromium) ;;
   reproduce) want+=(python3-nbformat nodejs npm chromium) ;;
+  jupyter) want+=(python3-nbformat jupyter-nbconvert python3-nbclient bc nodejs npm) ;;
   ""|runtime) ;;
-  *) echo "usage: tools/setup.sh [runtime|tests|reproduce]" >&2; exit 2 ;;
+  *) echo "usage: tools/setup.sh [runtime|tests|reproduce|jupyter]" >&2; exit 2 ;;
 esac
 missing=()
 for p in "${want[@]}"; do
@@ -31,7 +33,7 @@ metadata_missing() {
   ! compgen -G "/var/lib/apt/lists/*Components-amd64.yml*" >/dev/null ||
   ! compgen -G "/var/lib/apt/lists/*icons-64x64.tar*" >/dev/null
 }
-if [[ "${1:-}" == tests || "${1:-}" == reproduce ]] && metadata_missing; then
+if [[ "${1:-}" == tests || "${1:-}" == reproduce || "${1:-}" == jupyter ]] && metadata_missing; then
   if [[ $(id -u) -eq 0 ]]; then
     echo "setup: fetching apt metadata with translations and icons (for the embedded datasets)" >&2
     eval "$UPDATE" >/dev/null

@@ -1,16 +1,15 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.CodeAnalysis.CSharp.Scripting.Hosting;
-using Microsoft.CodeAnalysis.Scripting.Hosting;
 using ViXml.Reporting;
 
 namespace ViXml.Notebooks;
 
 /// <summary>
-/// Collects one cell's outputs in the order they happen: stdout/stderr text (consecutive writes to the same
-/// stream merge into one <c>stream</c> output, as Jupyter shows them) interleaved with <c>display_data</c>.
-/// Thread-safe: a cell may write from Parallel.For workers.
+/// Collects one cell's outputs in the order the kernel reports them: stdout/stderr text (consecutive writes to the
+/// same stream merge into one <c>stream</c> output, as Jupyter shows them) interleaved with <c>display_data</c>,
+/// <c>execute_result</c> and <c>error</c>. Stream text is capped (<see cref="Cap"/> characters per cell, a note says
+/// how much was dropped) so a cell printing millions of lines cannot blow up the runner or the notebook.
 /// </summary>
 public sealed class CellOutputs
 {
@@ -18,15 +17,31 @@ public sealed class CellOutputs
     private readonly object _lock = new();
     private string? _openStream;
     private StringBuilder? _openText;
+    private long _kept, _dropped;
 
     /// <summary>Echo of every output as plain text (the CLI's --log-output); null = silent.</summary>
     public TextWriter? Echo { get; init; }
+
+    /// <summary>Most stream characters kept for this cell.</summary>
+    public long Cap { get; init; } = NotebookRunOptions.DefaultOutputCap;
 
     public void WriteStream(string name, string text)
     {
         if (text.Length == 0) return;
         lock (_lock)
         {
+            var room = Cap - _kept;
+            if (room <= 0)
+            {
+                _dropped += text.Length;
+                return;
+            }
+            if (text.Length > room)
+            {
+                _dropped += text.Length - room;
+                text = text[..(int)room];
+            }
+            _kept += text.Length;
             if (_openStream != name)
             {
                 Close();
@@ -34,33 +49,49 @@ public sealed class CellOutputs
                 _openText = new StringBuilder();
             }
             _openText!.Append(text);
-            EchoWrite(text);
+            Echo?.Write(text);
         }
     }
 
-    public void AddDisplay(object? value)
+    private readonly Dictionary<string, JsonObject> _byDisplayId = new(StringComparer.Ordinal);
+
+    /// <summary>A display_data output from a mime bundle as the kernel sent it (mime type → string).</summary>
+    public void AddDisplay(JsonObject bundle, string? displayId = null)
     {
-        var data = MimeBundle(value);
-        lock (_lock)
-        {
-            Close();
-            _outputs.Add(new JsonObject { ["output_type"] = "display_data", ["data"] = data, ["metadata"] = new JsonObject() });
-            EchoWrite(Notebook.JoinMultiline(data[MimeTypes.Plain]) + "\n");
-        }
+        var o = AddData("display_data", bundle, null);
+        if (displayId is not null) lock (_lock) _byDisplayId[displayId] = o;
     }
 
-    public void AddResult(object? value, int executionCount)
+    /// <summary>Replaces the data of an earlier display (Jupyter's update_display_data); unknown ids add a new one.</summary>
+    public void UpdateDisplay(JsonObject bundle, string? displayId)
     {
-        var data = MimeBundle(value);
         lock (_lock)
         {
-            Close();
-            _outputs.Add(new JsonObject
+            if (displayId is not null && _byDisplayId.TryGetValue(displayId, out var existing))
             {
-                ["output_type"] = "execute_result", ["execution_count"] = executionCount, ["data"] = data,
-                ["metadata"] = new JsonObject(),
-            });
-            EchoWrite(Notebook.JoinMultiline(data[MimeTypes.Plain]) + "\n");
+                existing["data"] = ToNbformat(bundle);
+                return;
+            }
+        }
+        AddDisplay(bundle, displayId);
+    }
+
+    /// <summary>An execute_result output (the cell's value).</summary>
+    public void AddResult(JsonObject bundle, int executionCount) => AddData("execute_result", bundle, executionCount);
+
+    private JsonObject AddData(string type, JsonObject bundle, int? executionCount)
+    {
+        var data = ToNbformat(bundle);
+        lock (_lock)
+        {
+            Close();
+            var o = new JsonObject { ["output_type"] = type };
+            if (executionCount is { } n) o["execution_count"] = n;
+            o["data"] = data;
+            o["metadata"] = new JsonObject();
+            _outputs.Add(o);
+            if (Echo is not null && data[MimeTypes.Plain] is { } plain) Echo.Write(Notebook.JoinMultiline(plain) + "\n");
+            return o;
         }
     }
 
@@ -75,24 +106,24 @@ public sealed class CellOutputs
                 ["output_type"] = "error", ["ename"] = ename, ["evalue"] = evalue,
                 ["traceback"] = new JsonArray(tb.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()),
             });
-            EchoWrite(string.Join("\n", tb) + "\n");
+            Echo?.Write(string.Join("\n", tb) + "\n");
         }
     }
 
-    // The echo target is usually Console.Out, i.e. the router itself: bypass routing or the text would come back here.
-    private void EchoWrite(string text)
-    {
-        if (Echo is null) return;
-        using (RoutedConsole.Bypass()) Echo.Write(text);
-    }
-
-    /// <summary>The outputs so far as an nbformat array (a cell still running on a timed-out thread can keep adding).</summary>
+    /// <summary>The outputs so far as an nbformat array, with the truncation note when text was dropped.</summary>
     public JsonArray ToJson()
     {
         lock (_lock)
         {
             Close();
-            return new JsonArray(_outputs.Select(o => (JsonNode?)o.DeepClone()).ToArray());
+            var list = _outputs.Select(o => (JsonNode?)o.DeepClone()).ToList();
+            if (_dropped > 0)
+                list.Add(new JsonObject
+                {
+                    ["output_type"] = "stream", ["name"] = "stderr",
+                    ["text"] = Notebook.SplitMultiline($"[vixml nb run: output truncated at {Cap:N0} characters; {_dropped:N0} more were not kept]\n"),
+                });
+            return new JsonArray(list.ToArray());
         }
     }
 
@@ -107,141 +138,28 @@ public sealed class CellOutputs
         _openText = null;
     }
 
-    private static readonly ObjectFormatter Formatter = CSharpObjectFormatter.Instance;
-
     /// <summary>
-    /// The mime bundle for a value: an <see cref="IRichDisplay"/> gives its own (text/plain added if missing);
-    /// anything else is shown as text/plain the way the C# REPL prints it.
+    /// nbformat's mime bundle: JSON mime types (application/json, application/*+json) as JSON values, text as a list of
+    /// lines; a text/plain is always present (Jupyter front ends and nbconvert fall back to it).
     /// </summary>
-    public static JsonObject MimeBundle(object? value)
+    public static JsonObject ToNbformat(JsonObject bundle)
     {
         var data = new JsonObject();
-        if (value is IRichDisplay rich)
+        foreach (var (mime, value) in bundle)
         {
-            foreach (var (mime, content) in rich.ToMimeBundle())
-                data[mime] = MimeTypes.IsJson(mime) ? JsonValueOf(content) : Notebook.SplitMultiline(TextOf(content));
+            var text = value is JsonValue v && v.TryGetValue<string>(out var s) ? s : value?.ToJsonString() ?? "";
+            if (MimeTypes.IsJson(mime))
+            {
+                try
+                {
+                    data[mime] = JsonNode.Parse(text);
+                    continue;
+                }
+                catch (JsonException) { /* not JSON after all: keep the text */ }
+            }
+            data[mime] = Notebook.SplitMultiline(text);
         }
-        if (!data.ContainsKey(MimeTypes.Plain))
-            data[MimeTypes.Plain] = Notebook.SplitMultiline(value is string s ? s : PlainText(value));
+        if (!data.ContainsKey(MimeTypes.Plain)) data[MimeTypes.Plain] = new JsonArray();
         return data;
-    }
-
-    /// <summary>REPL-style text: strings quoted, collections listed.</summary>
-    public static string PlainText(object? value)
-    {
-        try
-        {
-            return Formatter.FormatObject(value, new PrintOptions { MaximumOutputLength = 20_000 });
-        }
-        catch (Exception e)
-        {
-            return $"{value?.GetType().Name} (formatting failed: {e.Message})";
-        }
-    }
-
-    private static string TextOf(object? content) => content switch
-    {
-        null => "",
-        string s => s,
-        IEnumerable<string> lines => string.Concat(lines),
-        _ => content.ToString() ?? "",
-    };
-
-    private static JsonNode? JsonValueOf(object? content) => content switch
-    {
-        null => null,
-        JsonNode n => n.DeepClone(),
-        string s => JsonNode.Parse(s),
-        JsonElement e => JsonNode.Parse(e.GetRawText()),
-        _ => JsonSerializer.SerializeToNode(content, content.GetType()),
-    };
-}
-
-/// <summary>
-/// Process-wide Console.Out/Console.Error replacement that forwards each write to the cell whose code is running on
-/// this logical call flow (an AsyncLocal, so it follows tasks the cell starts), else to the original console. This
-/// keeps concurrent notebook runs (tests) and unrelated console writes from mixing.
-/// </summary>
-internal sealed class RoutedConsole : TextWriter
-{
-    private static readonly AsyncLocal<CellOutputs?> Current = new();
-    [ThreadStatic] private static int _bypass;
-    private static readonly object InstallLock = new();
-    private readonly TextWriter _fallback;
-    private readonly string _stream;
-
-    private RoutedConsole(TextWriter fallback, string stream)
-    {
-        _fallback = fallback;
-        _stream = stream;
-    }
-
-    public override Encoding Encoding => Encoding.UTF8;
-
-    /// <summary>The collector for the current flow (used by display()).</summary>
-    public static CellOutputs? Active => Current.Value;
-
-    /// <summary>Routes this flow's console writes to <paramref name="outputs"/> until disposed.</summary>
-    public static IDisposable Capture(CellOutputs outputs)
-    {
-        Install();
-        var previous = Current.Value;
-        Current.Value = outputs;
-        return new Restore(() => Current.Value = previous);
-    }
-
-    // What Console.Out/Error returned right after we installed (Console wraps our writer in a synchronized one).
-    private static TextWriter? _installedOut, _installedErr;
-
-    /// <summary>Writes on this thread go to the real console until disposed (for echoing captured output).</summary>
-    public static IDisposable Bypass()
-    {
-        _bypass++;
-        return new Restore(() => _bypass--);
-    }
-
-    private static void Install()
-    {
-        lock (InstallLock)
-        {
-            // Someone (a test host, a library) may have replaced the console since; wrap whatever is there now.
-            if (!ReferenceEquals(Console.Out, _installedOut))
-            {
-                Console.SetOut(new RoutedConsole(Console.Out, "stdout"));
-                _installedOut = Console.Out;
-            }
-            if (!ReferenceEquals(Console.Error, _installedErr))
-            {
-                Console.SetError(new RoutedConsole(Console.Error, "stderr"));
-                _installedErr = Console.Error;
-            }
-        }
-    }
-
-    public override void Write(char value) => Write(value.ToString());
-
-    public override void Write(char[] buffer, int index, int count) => Write(new string(buffer, index, count));
-
-    public override void Write(string? value)
-    {
-        if (string.IsNullOrEmpty(value)) return;
-        var target = _bypass > 0 ? null : Current.Value;
-        if (target is not null) target.WriteStream(_stream, value);
-        else _fallback.Write(value);
-    }
-
-    public override void WriteLine(string? value) => Write((value ?? "") + "\n");
-
-    public override void WriteLine() => Write("\n");
-
-    public override void Flush()
-    {
-        if (_bypass > 0 || Current.Value is null) _fallback.Flush();
-    }
-
-    private sealed class Restore(Action undo) : IDisposable
-    {
-        private Action? _undo = undo;
-        public void Dispose() => Interlocked.Exchange(ref _undo, null)?.Invoke();
     }
 }

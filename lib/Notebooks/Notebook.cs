@@ -137,13 +137,46 @@ public sealed class Notebook
             var type = (string?)c["cell_type"];
             if (type is not ("code" or "markdown" or "raw"))
                 throw new NotebookFormatException($"{where}: cell {i} has unknown cell_type '{type}'");
-            if (c["source"] is not (JsonArray or JsonValue))
-                throw new NotebookFormatException($"{where}: cell {i} has no \"source\"");
+            // nbformat: a string, or a list of strings to concatenate; anything else (a number, an object) is refused
+            // here, before anything runs, rather than run as its JSON text.
+            switch (c["source"])
+            {
+                case null:
+                    throw new NotebookFormatException($"{where}: cell {i} ({type}) has no \"source\"");
+                case JsonValue sv when sv.GetValueKind() == JsonValueKind.String:
+                    break;
+                case JsonArray parts:
+                    for (var k = 0; k < parts.Count; k++)
+                        if (parts[k] is not JsonValue pv || pv.GetValueKind() != JsonValueKind.String)
+                            throw new NotebookFormatException(
+                                $"{where}: cell {i} ({type}): \"source\" item {k} is {Kind(parts[k])}; nbformat wants a string or a list of strings");
+                    break;
+                default:
+                    throw new NotebookFormatException(
+                        $"{where}: cell {i} ({type}): \"source\" is {Kind(c["source"])}; nbformat wants a string or a list of strings");
+            }
+            if (c["metadata"] is { } md and not JsonObject)
+                throw new NotebookFormatException($"{where}: cell {i} ({type}): \"metadata\" is {Kind(md)}; nbformat wants an object");
             cells.Add(new NotebookCell((JsonObject)c.DeepClone()));
         }
         root.Remove("cells");
         return new Notebook(root, cells, path);
     }
+
+    private static string Kind(JsonNode? n) => n switch
+    {
+        null => "null",
+        JsonObject => "an object",
+        JsonArray => "a list",
+        JsonValue v => v.GetValueKind() switch
+        {
+            JsonValueKind.Number => $"a number ({v.ToJsonString()})",
+            JsonValueKind.True or JsonValueKind.False => $"a boolean ({v.ToJsonString()})",
+            JsonValueKind.String => "a string",
+            _ => v.ToJsonString(),
+        },
+        _ => n.GetType().Name,
+    };
 
     /// <summary>The notebook as nbformat 4.5 JSON (ids filled in, kernelspec set if absent).</summary>
     public string ToJson()

@@ -1,12 +1,7 @@
-using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Scripting;
-using Microsoft.CodeAnalysis.Scripting;
 using ViXml.Reporting;
 
 namespace ViXml.Notebooks;
@@ -20,8 +15,21 @@ public sealed record NotebookRunOptions
     /// <summary>Where the executed notebook goes; null = next to the input as NAME.out.ipynb.</summary>
     public string? OutputPath { get; init; }
 
-    /// <summary>Wall-clock limit for the whole notebook; null = none.</summary>
+    /// <summary>Wall-clock limit for the whole notebook (kernel start included); null = none. Hitting it stops the kernel.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Limit for any one cell (papermill's --execution-timeout); null = none. Hitting it stops the kernel.</summary>
+    public TimeSpan? CellTimeout { get; init; }
+
+    /// <summary>Most characters of printed output (stdout/stderr) kept per cell, beyond which text is dropped with a note;
+    /// displays and results (tables, charts) have a budget of 8x this.</summary>
+    public long OutputCap { get; init; } = DefaultOutputCap;
+
+    /// <summary>Extra environment variables for the kernel process (it inherits the runner's otherwise).</summary>
+    public IReadOnlyDictionary<string, string>? KernelEnvironment { get; init; }
+
+    /// <summary>2 M characters (~4 MB in the notebook): far above any table or chart, far below a runaway print loop.</summary>
+    public const long DefaultOutputCap = 2_000_000;
 
     /// <summary>Progress lines ("cell 3 ok 0.12 s"); null = silent.</summary>
     public TextWriter? Log { get; init; }
@@ -55,15 +63,13 @@ public sealed record NotebookRunResult(string InputPath, string OutputPath, Cell
 }
 
 /// <summary>
-/// Headless C# notebook runner on Roslyn scripting, following papermill's conventions: code cells run in order as
-/// successive script submissions (state carries from cell to cell), markdown/raw cells pass through, the first failing
-/// cell stops the run, and the executed notebook (outputs, execution counts, timings) is always written atomically.
+/// Headless C# notebook runner following papermill's conventions: code cells run in order in one .NET Interactive C#
+/// kernel (the kernel of VS Code's Polyglot Notebooks and Jupyter's .net-csharp), hosted in a worker process
+/// (<see cref="KernelProcess"/>); markdown/raw cells pass through; the first failing cell stops the run, and the
+/// executed notebook (outputs, execution counts, timings) is always written atomically, also when the kernel dies.
 /// </summary>
 public static class NotebookRunner
 {
-    // Runs share the process-wide current directory, so one notebook runs at a time per process.
-    private static readonly SemaphoreSlim OneAtATime = new(1, 1);
-
     /// <summary>Default output path: NAME.out.ipynb next to the input.</summary>
     public static string DefaultOutputPath(string notebookPath)
     {
@@ -83,21 +89,7 @@ public static class NotebookRunner
         if (output == input) throw new ArgumentException($"output path {output} would overwrite the input notebook");
         var nbDir = Path.GetDirectoryName(input)!;
 
-        await OneAtATime.WaitAsync(ct);
-        var oldCwd = Environment.CurrentDirectory;
-        try
-        {
-            var cwd = options.WorkingDirectory ?? nbDir;
-            if (!Directory.Exists(cwd)) throw new DirectoryNotFoundException($"working directory not found: {cwd}");
-            if (!string.Equals(Path.GetFullPath(cwd), oldCwd, StringComparison.Ordinal)) Environment.CurrentDirectory = cwd;
-            using var results = Results.UseDirectory(options.ResultsDirectory ?? Path.GetDirectoryName(output)!);
-            return await Execute(nb, input, output, nbDir, options, ct);
-        }
-        finally
-        {
-            if (!string.Equals(Environment.CurrentDirectory, oldCwd, StringComparison.Ordinal)) Environment.CurrentDirectory = oldCwd;
-            OneAtATime.Release();
-        }
+        return await Execute(nb, input, output, nbDir, options, ct);
     }
 
     private static async Task<NotebookRunResult> Execute(Notebook nb, string input, string output, string nbDir,
@@ -105,9 +97,6 @@ public static class NotebookRunner
     {
         var started = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
-        var scriptOptions = BaseOptions(nbDir);
-        var globals = new NotebookGlobals();
-        ScriptState<object>? state = null;
         CellFailure? failure = null;
         var count = 0;
 
@@ -120,90 +109,132 @@ public static class NotebookRunner
             c.Metadata["papermill"] = Timing(null, null, "pending");
         }
 
-        for (var i = 0; i < nb.Cells.Count && failure is null; i++)
+        var cwd = options.WorkingDirectory ?? nbDir;
+        if (!Directory.Exists(cwd)) throw new DirectoryNotFoundException($"working directory not found: {cwd}");
+        var env = new Dictionary<string, string>
         {
-            var cell = nb.Cells[i];
-            if (cell.CellType != "code") continue;
-            count++;
-            var outputs = new CellOutputs { Echo = options.Echo };
-            var cellStart = DateTime.UtcNow;
-            var cellClock = Stopwatch.StartNew();
-            var source = cell.Source;
-            var language = ForeignKernel(cell, source);
-            string? ename = null, evalue = null;
-            if (language is not null)
+            ["VIXML_RESULTS_DIR"] = Path.GetFullPath(options.ResultsDirectory ?? Path.GetDirectoryName(output)!),
+            ["VIXML_NBKERNEL_OUTPUT_CAP"] = options.OutputCap.ToString(CultureInfo.InvariantCulture),
+        };
+        if (ChartExport.RepoRoot() is { } root) env["VIXML_ROOT"] = root;
+        foreach (var (k, v) in options.KernelEnvironment ?? new Dictionary<string, string>()) env[k] = v;
+        var kernel = KernelProcess.Start(cwd, env);
+        try
+        {
+            var kernelDead = false;
+            for (var i = 0; i < nb.Cells.Count && failure is null; i++)
             {
-                (ename, evalue) = ("UnsupportedLanguage", $"this cell is for the '{language}' kernel; the runner executes C# only");
-                outputs.AddError(ename, evalue, [$"{ename}: {evalue}"]);
-            }
-            else
-            {
-                var cellOptions = scriptOptions.WithFilePath(Path.Combine(nbDir, $"{Path.GetFileName(input)}[cell {i}]"));
-                var code = StripMagics(source);
-                var previous = state;
-                var run = Task.Run(async () =>
+                var cell = nb.Cells[i];
+                if (cell.CellType != "code") continue;
+                count++;
+                // The worker applies the cap and says so; the runner's own cap (a little above, to keep that note) covers
+                // text written outside the protocol (native code, the runtime's last words).
+                var outputs = new CellOutputs { Echo = options.Echo, Cap = options.OutputCap + 16_000 };
+                var cellStart = DateTime.UtcNow;
+                var cellClock = Stopwatch.StartNew();
+                var cellStartedAt = clock.Elapsed;
+                var source = cell.Source;
+                string? ename = null, evalue = null;
+                var language = KernelOf(cell, source);
+                if (language.Foreign is { } foreign)
                 {
-                    using (RoutedConsole.Capture(outputs))
-                    {
-                        return previous is null
-                            ? await CSharpScript.RunAsync(code, cellOptions, globals, typeof(NotebookGlobals), ct)
-                            : await previous.ContinueWithAsync(code, cellOptions, ct);
-                    }
-                }, ct);
-                var remaining = options.Timeout is { } t
-                    ? TimeSpan.FromTicks(Math.Max(0, (t - clock.Elapsed).Ticks))
-                    : System.Threading.Timeout.InfiniteTimeSpan;
-                var finished = await Task.WhenAny(run, Task.Delay(remaining, ct));
-                if (finished != run)
-                {
-                    // Roslyn cannot interrupt running code: the cell's thread is abandoned (the CLI exits right after).
-                    (ename, evalue) = ("TimeoutError", $"notebook timeout of {options.Timeout!.Value.TotalSeconds:0.#} s exceeded while this cell ran");
+                    (ename, evalue) = ("UnsupportedLanguage", $"this cell is for the '{foreign}' kernel; the runner's kernel hosts C# (csharp) and value only");
                     outputs.AddError(ename, evalue, [$"{ename}: {evalue}"]);
-                    ct.ThrowIfCancellationRequested();
+                }
+                else if (kernelDead || !kernel.Submit(i, language.Name, MapLibraryReferences(source, nbDir)))
+                {
+                    (ename, evalue) = ("KernelDied", "the kernel process is not running");
+                    outputs.AddError(ename, evalue, [$"{ename}: {evalue}"]);
                 }
                 else
                 {
-                    try
+                    (string Name, string Value, List<string> Tb)? fatal = null;
+                    int? exitingCode = null;
+                    var finished = false;
+                    while (!finished)
                     {
-                        state = await run;
-                        if (HasResult(state.Script)) outputs.AddResult(state.ReturnValue, count);
-                    }
-                    catch (CompilationErrorException e)
-                    {
-                        (ename, evalue) = ("CompilationError", string.Join("; ", e.Diagnostics.Select(d => d.GetMessage(CultureInfo.InvariantCulture))));
-                        outputs.AddError(ename, evalue, e.Diagnostics.Select(d => FormatDiagnostic(d, i)));
-                    }
-                    catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                    {
-                        throw;
-                    }
-                    catch (Exception e)
-                    {
-                        var inner = Unwrap(e);
-                        (ename, evalue) = (inner.GetType().FullName ?? inner.GetType().Name, inner.Message);
-                        outputs.AddError(ename, evalue, Traceback(inner));
+                        var remaining = Min(
+                            options.Timeout is { } t ? t - clock.Elapsed : Timeout.InfiniteTimeSpan,
+                            options.CellTimeout is { } t1 ? t1 - (clock.Elapsed - cellStartedAt) : Timeout.InfiniteTimeSpan);
+                        var msg = remaining == Timeout.InfiniteTimeSpan || remaining > TimeSpan.Zero
+                            ? await kernel.NextAsync(remaining, ct)
+                            : null;
+                        if (msg is null)
+                        {
+                            ct.ThrowIfCancellationRequested();
+                            // A running cell cannot be interrupted in .NET: end the kernel (papermill does the same on timeout).
+                            kernel.Kill();
+                            kernelDead = true;
+                            var which = options.CellTimeout is { } c1 && clock.Elapsed - cellStartedAt >= c1
+                                ? $"cell timeout of {c1.TotalSeconds:0.#} s" : $"notebook timeout of {options.Timeout?.TotalSeconds:0.#} s";
+                            (ename, evalue) = ("TimeoutError", $"{which} exceeded while this cell ran; the kernel was stopped");
+                            outputs.AddError(ename, evalue, [$"{ename}: {evalue}"]);
+                            break;
+                        }
+                        var b = msg.Body;
+                        switch (msg.Kind)
+                        {
+                            case "stream":
+                            case "stray":
+                                outputs.WriteStream((string?)b["name"] ?? "stdout", (string?)b["text"] ?? "");
+                                break;
+                            case "display":
+                                outputs.AddDisplay(b["data"] as JsonObject ?? new JsonObject(), (string?)b["id"]);
+                                break;
+                            case "update":
+                                outputs.UpdateDisplay(b["data"] as JsonObject ?? new JsonObject(), (string?)b["id"]);
+                                break;
+                            case "result":
+                                outputs.AddResult(b["data"] as JsonObject ?? new JsonObject(), count);
+                                break;
+                            case "error":
+                                (ename, evalue) = ((string?)b["ename"] ?? "Error", (string?)b["evalue"] ?? "");
+                                var name = ename;
+                                outputs.AddError(ename, evalue, Strings(b["traceback"]).Select(l => CellPrefix(l, name, i)));
+                                break;
+                            case "fatal":
+                                fatal = ((string?)b["ename"] ?? "UnhandledException", (string?)b["evalue"] ?? "", Strings(b["traceback"]).ToList());
+                                break;
+                            case "exiting":
+                                exitingCode = (int?)b["code"];
+                                break;
+                            case "done":
+                                finished = true;
+                                break;
+                            case "exited":
+                                kernelDead = true;
+                                List<string> tb;
+                                (ename, evalue, tb) = DeathReport(kernel, (int?)b["code"] ?? kernel.ExitCode(), fatal, exitingCode);
+                                outputs.AddError(ename, evalue, tb);
+                                finished = true;
+                                break;
+                        }
                     }
                 }
+                cellClock.Stop();
+                var cellEnd = DateTime.UtcNow;
+                cell.Json["execution_count"] = count;
+                cell.Json["outputs"] = outputs.ToJson();
+                cell.Metadata["papermill"] = Timing(cellStart, cellEnd, ename is null ? "completed" : "failed", cellClock.Elapsed);
+                cell.Metadata["execution"] = new JsonObject
+                {
+                    ["iopub.execute_input"] = Iso(cellStart), ["iopub.status.busy"] = Iso(cellStart),
+                    ["shell.execute_reply"] = Iso(cellEnd), ["iopub.status.idle"] = Iso(cellEnd),
+                };
+                options.Log?.WriteLine($"cell {i} (In [{count}]) {(ename is null ? "ok    " : "FAILED")} {cellClock.Elapsed.TotalSeconds,6:0.00} s  {Abbreviate(cell.FirstLine)}");
+                if (ename is not null) failure = new CellFailure(i, count, cell.FirstLine, ename, evalue ?? "");
             }
-            cellClock.Stop();
-            var cellEnd = DateTime.UtcNow;
-            cell.Json["execution_count"] = count;
-            cell.Json["outputs"] = outputs.ToJson();
-            cell.Metadata["papermill"] = Timing(cellStart, cellEnd, ename is null ? "completed" : "failed", cellClock.Elapsed);
-            cell.Metadata["execution"] = new JsonObject
-            {
-                ["iopub.execute_input"] = Iso(cellStart), ["iopub.status.busy"] = Iso(cellStart),
-                ["shell.execute_reply"] = Iso(cellEnd), ["iopub.status.idle"] = Iso(cellEnd),
-            };
-            options.Log?.WriteLine($"cell {i} (In [{count}]) {(ename is null ? "ok    " : "FAILED")} {cellClock.Elapsed.TotalSeconds,6:0.00} s  {Abbreviate(cell.FirstLine)}");
-            if (ename is not null) failure = new CellFailure(i, count, cell.FirstLine, ename, evalue ?? "");
+        }
+        finally
+        {
+            await kernel.DisposeAsync();
         }
 
         clock.Stop();
         var ended = DateTime.UtcNow;
         nb.Metadata["papermill"] = new JsonObject
         {
-            ["runner"] = "vixml nb run (Roslyn scripting)",
+            ["runner"] = "vixml nb run (.NET Interactive C# kernel in a worker process)",
             ["input_path"] = input,
             ["output_path"] = output,
             ["parameters"] = new JsonObject(options.Parameters.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value)))),
@@ -216,21 +247,77 @@ public static class NotebookRunner
         return new NotebookRunResult(input, output, failure, count, clock.Elapsed);
     }
 
-    /// <summary>
-    /// Whether the submission ends in a non-void expression without a semicolon (the script's value), the rule the C#
-    /// REPL uses; a null value is then still shown, while a statement shows nothing.
-    /// </summary>
-    private static bool HasResult(Script script)
+    private static TimeSpan Min(TimeSpan a, TimeSpan b)
     {
-        var compilation = script.GetCompilation();
-        var tree = compilation.SyntaxTrees.LastOrDefault();
-        if (tree?.GetRoot() is not Microsoft.CodeAnalysis.CSharp.Syntax.CompilationUnitSyntax root) return false;
-        if (root.Members.LastOrDefault() is not Microsoft.CodeAnalysis.CSharp.Syntax.GlobalStatementSyntax
-            { Statement: Microsoft.CodeAnalysis.CSharp.Syntax.ExpressionStatementSyntax { SemicolonToken.IsMissing: true } stmt })
-            return false;
-        var type = compilation.GetSemanticModel(tree).GetTypeInfo(stmt.Expression).Type;
-        return type is not null && type.SpecialType != SpecialType.System_Void;
+        if (a == Timeout.InfiniteTimeSpan) return b;
+        if (b == Timeout.InfiniteTimeSpan) return a;
+        var m = a < b ? a : b;
+        return m < TimeSpan.Zero ? TimeSpan.Zero : m;
     }
+
+    private static IEnumerable<string> Strings(JsonNode? node) =>
+        node is JsonArray a ? a.Select(x => (string?)x ?? "") : [];
+
+    // Compile diagnostics come as "(line,col): error CSxxxx: ..." relative to the cell: name the cell too.
+    private static string CellPrefix(string line, string ename, int cellIndex) =>
+        ename == "CompilationError" && line.StartsWith('(') ? $"cell {cellIndex} {line}" : line;
+
+    /// <summary>What to say when the kernel process ended while a cell ran: the runtime's own last words if any.</summary>
+    private static (string, string, List<string>) DeathReport(KernelProcess kernel, int? exitCode,
+        (string Name, string Value, List<string> Tb)? fatal, int? exitingCode)
+    {
+        var code = exitCode is { } c ? c.ToString(CultureInfo.InvariantCulture) : "unknown";
+        var tail = kernel.StderrTail.Replace("\r\n", "\n").Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).ToList();
+        if (fatal is { } f)
+            return ("KernelDied", $"the kernel process died (exit code {code}): unhandled exception on a thread the cell started: {f.Name}: {f.Value}",
+                [$"KernelDied: an unhandled {f.Name} on a thread the cell started ended the kernel process (exit code {code})", .. f.Tb]);
+        if (tail.Any(l => l.StartsWith("Stack overflow", StringComparison.Ordinal)))
+        {
+            var frames = tail.SkipWhile(l => !l.StartsWith("Stack overflow", StringComparison.Ordinal)).Take(40).ToList();
+            return ("KernelDied", $"the kernel process died (exit code {code}): stack overflow",
+                ["KernelDied: a stack overflow ended the kernel process", .. frames]);
+        }
+        if (tail.FirstOrDefault(l => l.StartsWith("Unhandled exception.", StringComparison.Ordinal)) is { } unhandled)
+            return ("KernelDied", $"the kernel process died (exit code {code}): {unhandled["Unhandled exception.".Length..].Trim()}",
+                ["KernelDied: " + unhandled, .. tail.SkipWhile(l => l != unhandled).Skip(1).Take(40)]);
+        if (exitingCode is not null)
+            return ("KernelDied", $"the cell ended the kernel process with exit code {code} (Environment.Exit or similar)",
+                [$"KernelDied: the kernel process exited with code {code} while this cell ran (Environment.Exit or similar)"]);
+        var last = tail.TakeLast(20).ToList();
+        return ("KernelDied", $"the kernel process ended with exit code {code} while this cell ran" + (last.Count > 0 ? $": {last[^1]}" : ""),
+            [$"KernelDied: the kernel process ended with exit code {code} while this cell ran", .. last]);
+    }
+
+    /// <summary>
+    /// A notebook's <c>#r "…/ViXml.Lib.dll"</c> (the path an interactive kernel needs) points at the runner's own copy
+    /// of the library, whose folder holds all its dependencies (and native libraries); other relative paths resolve
+    /// against the notebook's folder, as in VS Code.
+    /// </summary>
+    internal static string MapLibraryReferences(string source, string nbDir)
+    {
+        var lib = typeof(NotebookRunner).Assembly.Location;
+        return HashR.Replace(source, m =>
+        {
+            var path = m.Groups["path"].Value;
+            if (path.StartsWith("nuget:", StringComparison.OrdinalIgnoreCase)) return m.Value;
+            var full = Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(nbDir, path));
+            if (!string.IsNullOrEmpty(lib) && string.Equals(Path.GetFileName(path), Path.GetFileName(lib), StringComparison.OrdinalIgnoreCase))
+                full = lib;
+            return $"{m.Groups["lead"].Value}#r \"{full}\"";
+        });
+    }
+
+    /// <summary>The same cell with every relative <c>#r "path"</c> made absolute against <paramref name="nbDir"/>
+    /// (for a copy of the notebook that runs elsewhere); <c>#r "nuget:…"</c> is left alone.</summary>
+    public static string AbsoluteReferences(string source, string nbDir) =>
+        HashR.Replace(source, m =>
+        {
+            var path = m.Groups["path"].Value;
+            if (path.StartsWith("nuget:", StringComparison.OrdinalIgnoreCase) || Path.IsPathRooted(path)) return m.Value;
+            return $"{m.Groups["lead"].Value}#r \"{Path.GetFullPath(Path.Combine(nbDir, path))}\"";
+        });
+
+    private static readonly Regex HashR = new(@"^(?<lead>[ \t]*)#r[ \t]+""(?<path>[^""]+)""", RegexOptions.Compiled | RegexOptions.Multiline);
 
     private static JsonObject Timing(DateTime? start, DateTime? end, string status, TimeSpan? duration = null) => new()
     {
@@ -245,164 +332,37 @@ public static class NotebookRunner
 
     private static string Abbreviate(string s) => s.Length <= 60 ? s : s[..57] + "...";
 
-    private static string FormatDiagnostic(Diagnostic d, int cellIndex)
-    {
-        var pos = d.Location.GetLineSpan().StartLinePosition;
-        var severity = d.Severity.ToString().ToLowerInvariant();
-        return $"cell {cellIndex} ({pos.Line + 1},{pos.Character + 1}): {severity} {d.Id}: {d.GetMessage(CultureInfo.InvariantCulture)}";
-    }
-
-    private static Exception Unwrap(Exception e)
-    {
-        while (true)
-        {
-            switch (e)
-            {
-                case AggregateException { InnerExceptions.Count: 1 } a: e = a.InnerExceptions[0]; continue;
-                case TargetInvocationException { InnerException: { } t }: e = t; continue;
-                default: return e;
-            }
-        }
-    }
-
-    /// <summary>"Type: message" then the stack frames that belong to the notebook or the library, not Roslyn's plumbing.</summary>
-    private static IEnumerable<string> Traceback(Exception e)
-    {
-        var lines = new List<string>();
-        for (var x = e; x is not null; x = x.InnerException)
-        {
-            lines.Add(x == e ? $"{x.GetType().FullName}: {x.Message}" : $" ---> {x.GetType().FullName}: {x.Message}");
-            foreach (var frame in (x.StackTrace ?? "").Split('\n'))
-            {
-                var f = frame.TrimEnd('\r');
-                if (f.Length == 0 || f.Contains("Microsoft.CodeAnalysis.Scripting") || f.Contains("ViXml.Notebooks.NotebookRunner") || f.Contains("System.Runtime.CompilerServices")
-                    || f.Contains("System.Threading.") || f.StartsWith("--- End of stack trace", StringComparison.Ordinal)) continue;
-                lines.Add(f);
-            }
-        }
-        return lines;
-    }
-
     // .NET Interactive kernel selectors other than C#: such cells belong to another language.
     private static readonly HashSet<string> ForeignKernels =
         ["fsharp", "f#", "pwsh", "powershell", "javascript", "js", "html", "markdown", "md", "sql", "kql", "mermaid", "python", "r", "http"];
 
     private static readonly Regex MagicLine = new(@"^\s*#!", RegexOptions.Compiled);
 
-    private static string? ForeignKernel(NotebookCell cell, string source)
+    /// <summary>
+    /// Which kernel of the worker's CompositeKernel runs the cell: the cell's Polyglot metadata, else csharp (a
+    /// leading <c>#!csharp</c> / <c>#!value</c> line is handled by the kernel itself). Cells for languages the worker
+    /// does not host (F#, PowerShell, ...) are reported instead of sent.
+    /// </summary>
+    private static (string Name, string? Foreign) KernelOf(NotebookCell cell, string source)
     {
         var meta = cell.Metadata;
-        var declared = (string?)meta["polyglot_notebook"]?["kernelName"] ?? (string?)meta["dotnet_interactive"]?["language"];
-        if (declared is not null && ForeignKernels.Contains(declared.ToLowerInvariant())) return declared;
+        var declared = ((string?)meta["polyglot_notebook"]?["kernelName"] ?? (string?)meta["dotnet_interactive"]?["language"])?.ToLowerInvariant();
+        if (declared is not null && ForeignKernels.Contains(declared)) return ("csharp", declared);
         foreach (var line in source.Split('\n'))
         {
             var t = line.Trim();
             if (t.Length == 0) continue;
             if (!t.StartsWith("#!", StringComparison.Ordinal)) break;
             var name = t[2..].Split(' ', 2)[0].ToLowerInvariant();
-            if (ForeignKernels.Contains(name)) return name;
+            if (ForeignKernels.Contains(name)) return ("csharp", name);
         }
-        return null;
+        return (declared is "value" ? "value" : "csharp", null);
     }
 
     /// <summary>
-    /// Comments out .NET Interactive magic lines (<c>#!csharp</c>, <c>#!time</c>, ...): C# scripts accept <c>#!</c>
-    /// only on the very first line, and these commands mean nothing to plain Roslyn. Line numbers stay the same.
+    /// Comments out .NET Interactive magic lines (<c>#!csharp</c>, <c>#!time</c>, ...) so plain Roslyn can parse the
+    /// rest (parameter cells are read with it). Line numbers stay the same.
     /// </summary>
     public static string StripMagics(string source) =>
         string.Join('\n', source.Split('\n').Select(l => MagicLine.IsMatch(l) ? "// " + l.TrimStart() : l));
-
-    private static ScriptOptions? _base;
-    private static readonly object BaseLock = new();
-
-    private static ScriptOptions BaseOptions(string nbDir)
-    {
-        lock (BaseLock)
-        {
-            _base ??= ScriptOptions.Default
-                .WithReferences(HostReferences.Value.Values)
-                .WithImports(DefaultImports())
-                .WithLanguageVersion(Microsoft.CodeAnalysis.CSharp.LanguageVersion.Latest)
-                .WithOptimizationLevel(OptimizationLevel.Release)
-                .WithAllowUnsafe(true)
-                .WithEmitDebugInformation(true) // line numbers in exception tracebacks
-                .WithFileEncoding(System.Text.Encoding.UTF8); // required by debug information
-        }
-        return _base
-            .WithMetadataResolver(new NotebookReferenceResolver(nbDir, HostReferences.Value))
-            .WithSourceResolver(ScriptSourceResolver.Default.WithBaseDirectory(nbDir));
-    }
-
-    /// <summary>System basics plus every public ViXml.* namespace of the library.</summary>
-    private static IEnumerable<string> DefaultImports()
-    {
-        string[] system = ["System", "System.IO", "System.Linq", "System.Text", "System.Collections.Generic", "System.Threading.Tasks"];
-        var vixml = typeof(NotebookRunner).Assembly.GetExportedTypes()
-            .Select(t => t.Namespace)
-            .Where(n => n is not null && n.StartsWith("ViXml", StringComparison.Ordinal) && !n.EndsWith(".Native", StringComparison.Ordinal))
-            .Distinct()
-            .Order(StringComparer.Ordinal);
-        return system.Concat(vixml.Select(n => n!));
-    }
-
-    /// <summary>ViXml.Lib and everything it references (transitively), keyed by simple assembly name.</summary>
-    internal static readonly Lazy<ImmutableDictionary<string, MetadataReference>> HostReferences = new(() =>
-    {
-        var found = new Dictionary<string, Assembly>(StringComparer.OrdinalIgnoreCase);
-        var queue = new Queue<Assembly>([typeof(NotebookRunner).Assembly, typeof(object).Assembly, typeof(Console).Assembly,
-            typeof(Enumerable).Assembly, typeof(List<>).Assembly, typeof(System.Text.Json.JsonSerializer).Assembly]);
-        while (queue.Count > 0)
-        {
-            var a = queue.Dequeue();
-            if (a.IsDynamic || string.IsNullOrEmpty(a.Location) || !found.TryAdd(a.GetName().Name!, a)) continue;
-            foreach (var r in a.GetReferencedAssemblies())
-            {
-                if (found.ContainsKey(r.Name!)) continue;
-                try { queue.Enqueue(Assembly.Load(r)); }
-                catch (FileNotFoundException) { /* optional dependency not shipped: scripts cannot use it either */ }
-            }
-        }
-        // System.Runtime is the facade compiled code refers to; make sure it is there even if nothing listed it.
-        var runtimeDir = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
-        var extra = new[] { "System.Runtime.dll", "netstandard.dll" }.Select(f => Path.Combine(runtimeDir, f)).Where(File.Exists);
-        var refs = found.ToDictionary(kv => kv.Key, kv => (MetadataReference)MetadataReference.CreateFromFile(kv.Value.Location),
-            StringComparer.OrdinalIgnoreCase);
-        foreach (var f in extra) refs.TryAdd(Path.GetFileNameWithoutExtension(f), MetadataReference.CreateFromFile(f));
-        return refs.ToImmutableDictionary(StringComparer.OrdinalIgnoreCase);
-    });
-}
-
-/// <summary>
-/// Resolves <c>#r "path.dll"</c> relative to the notebook's folder. A reference to an assembly the runner already
-/// hosts (e.g. the notebook's <c>#r "../bin/Release/net10.0/ViXml.Lib.dll"</c>, there so an interactive kernel finds
-/// the library) maps to the host's copy, so display() and the notebook agree on one ViXml.Reporting.IRichDisplay.
-/// </summary>
-internal sealed class NotebookReferenceResolver(string baseDirectory, ImmutableDictionary<string, MetadataReference> host)
-    : MetadataReferenceResolver
-{
-    private readonly ScriptMetadataResolver _inner = ScriptMetadataResolver.Default.WithBaseDirectory(baseDirectory);
-
-    public override ImmutableArray<PortableExecutableReference> ResolveReference(string reference, string? baseFilePath,
-        MetadataReferenceProperties properties)
-    {
-        var resolved = _inner.ResolveReference(reference, baseFilePath, properties);
-        return resolved.Select(r =>
-        {
-            if (r.FilePath is null || !File.Exists(r.FilePath)) return r;
-            string? name;
-            try { name = AssemblyName.GetAssemblyName(r.FilePath).Name; }
-            catch (BadImageFormatException) { return r; }
-            return name is not null && host.TryGetValue(name, out var h) && h is PortableExecutableReference pe ? pe : r;
-        }).ToImmutableArray();
-    }
-
-    public override bool ResolveMissingAssemblies => _inner.ResolveMissingAssemblies;
-
-    public override PortableExecutableReference? ResolveMissingAssembly(MetadataReference definition, AssemblyIdentity referenceIdentity) =>
-        _inner.ResolveMissingAssembly(definition, referenceIdentity);
-
-    public override bool Equals(object? other) =>
-        other is NotebookReferenceResolver o && o._inner.Equals(_inner);
-
-    public override int GetHashCode() => _inner.GetHashCode();
 }

@@ -44,8 +44,10 @@ public static class ChartExport
     {
         var env = Environment.GetEnvironmentVariable("VIXML_ROOT");
         if (!string.IsNullOrEmpty(env) && File.Exists(Path.Combine(env, "ViXml.Lib.csproj"))) return Path.GetFullPath(env);
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        // The library's own folder first: a notebook kernel (VS Code, Jupyter) loads it from the repository's build output.
+        foreach (var start in new[] { Path.GetDirectoryName(typeof(ChartExport).Assembly.Location), AppContext.BaseDirectory, Environment.CurrentDirectory })
         {
+            if (string.IsNullOrEmpty(start)) continue;
             for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
                 if (File.Exists(Path.Combine(d.FullName, "ViXml.Lib.csproj"))) return d.FullName;
         }
@@ -53,9 +55,10 @@ public static class ChartExport
     }
 
     /// <summary>
-    /// The text/html fallback inside a notebook: a div plus a script that draws when the page already has plotly.js
-    /// and otherwise says where the standalone chart is. Nothing is fetched from the network (viewers of shared results
-    /// may be offline). Standalone files use <see cref="StandaloneHtml"/>.
+    /// The text/html fallback inside a notebook: a div plus a script that draws when the page has plotly.js (waiting a
+    /// few seconds for an earlier output that carries it) and otherwise says where the standalone chart is. Nothing is
+    /// fetched from the network (viewers of shared results may be offline). Standalone files use
+    /// <see cref="StandaloneHtml"/>; a kernel shows <see cref="KernelHtml"/>.
     /// </summary>
     public static string HtmlSnippet(Figure fig)
     {
@@ -63,14 +66,19 @@ public static class ChartExport
         var json = fig.ToJsonString();
         return $$"""
             <div id="{{id}}" style="width:{{fig.Width}}px;height:{{fig.Height}}px;"></div>
-            <script>
+            <script type="text/javascript">
             (function () {
               var fig = {{json}};
-              function draw() { Plotly.newPlot("{{id}}", fig.data, fig.layout, {responsive: true}); }
-              if (window.Plotly) { draw(); return; }
-              document.getElementById("{{id}}").textContent =
-                "plotly.js is not loaded in this viewer: open the chart's standalone .html (written beside the results), " +
-                "or a viewer that renders application/vnd.plotly.v1+json.";
+              var tries = 0;
+              function draw() {
+                var el = document.getElementById("{{id}}");
+                if (!el) return;
+                if (window.Plotly) { window.Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false}); return; }
+                if (++tries < 50) { setTimeout(draw, 100); return; }
+                el.textContent = "plotly.js is not loaded in this viewer: open the chart's standalone .html (written beside the results), " +
+                  "or a viewer that renders application/vnd.plotly.v1+json.";
+              }
+              draw();
             })();
             </script>
             """;
@@ -79,7 +87,21 @@ public static class ChartExport
     /// <summary>Where chart pages beside the results find plotly.js: one shared copy, relative to the page.</summary>
     public const string SharedPlotlyRelative = "assets/plotly.min.js";
 
-    /// <summary>A self-contained page: plotly.js inlined (~4.8 MB), the figure drawn at its Width×Height.</summary>
+    /// <summary>
+    /// The text/html a notebook kernel shows for a figure: <see cref="HtmlSnippet"/>, preceded, for the first figure of
+    /// the kernel session, by the pinned local plotly.js (so the notebook renders offline, without a CDN; later
+    /// figures reuse it). Without a local plotly.js (tools/assets.sh not run) the snippet alone is shown.
+    /// </summary>
+    public static string KernelHtml(Figure fig)
+    {
+        string? plotly = null;
+        try { plotly = PlotlyJsPath(); }
+        catch (FileNotFoundException) { /* no local copy: the snippet says where the standalone chart is */ }
+        var prefix = plotly is not null && PlotlyInNotebook.TakeFirst() ? PlotlyInNotebook.Wrap(File.ReadAllText(plotly)) : "";
+        return prefix + HtmlSnippet(fig);
+    }
+
+    /// <summary>A self-contained page: plotly.js inlined, the figure drawn at its Width×Height.</summary>
     /// <param name="forImage">Hide the mode bar (zoom/pan buttons) for screenshots.</param>
     public static string StandaloneHtml(Figure fig, string? plotlyJsPath = null, bool forImage = false)
     {

@@ -12,6 +12,7 @@ public enum AxisType { Linear, Log, Category }
 /// labels and legends. <see cref="ToJson"/> gives the figure JSON ({"data": [...], "layout": {...}}) that Plotly.newPlot,
 /// Jupyter's plotly renderer and VS Code consume; <see cref="ChartExport"/> writes HTML and PNG.
 /// </summary>
+[TypeFormatterSource(typeof(RichDisplayFormatterSource), PreferredMimeTypes = [MimeTypes.Plotly, MimeTypes.Html, MimeTypes.Plain])]
 public sealed class Figure : IRichDisplay
 {
     private readonly List<JsonObject> _traces = [];

@@ -30,6 +30,7 @@ public sealed record Scale(string Dataset, string Profile, IReadOnlyList<int> Se
 /// <see cref="Scale"/> of the numbers. CSV keeps full precision (RFC 4180 quoting, invariant culture, LF line ends,
 /// scale columns appended); Markdown, HTML and text use the display formats.
 /// </summary>
+[TypeFormatterSource(typeof(RichDisplayFormatterSource), PreferredMimeTypes = [MimeTypes.Html, MimeTypes.Markdown, MimeTypes.Plain])]
 public sealed class ResultTable : IRichDisplay
 {
     private readonly List<object?[]> _rows = [];

@@ -88,8 +88,8 @@ public class NotebookSmokeTests
             text = SetDefault(text, "string data_root = \"\";", $"@\"{Path.Combine(tmp, "data")}\";");
             text = SetDefault(text, "string apt_dir = \"\";", $"@\"{AptFake}\";");
             // The copy lives elsewhere: point its #r at the library this test runs with (the runner maps it to its own copy).
-            Assert.Contains("#r \\\"../bin/Release/net10.0/ViXml.Lib.dll\\\"", text);
-            text = text.Replace("#r \\\"../bin/Release/net10.0/ViXml.Lib.dll\\\"",
+            Assert.Contains("#r \\\"../tools/vixml/bin/Release/net10.0/ViXml.Lib.dll\\\"", text);
+            text = text.Replace("#r \\\"../tools/vixml/bin/Release/net10.0/ViXml.Lib.dll\\\"",
                 $"#r \\\"{typeof(PaperTablesGenerator).Assembly.Location}\\\"");
             // Training is tested in ExperimentsTests; here BM25 keeps the notebook quick.
             if (name.StartsWith("01")) text = SetDefault(text, "string methods = \"all\";", "\"bm25\";");
