@@ -63,7 +63,23 @@ public sealed class SiameseModel : HfModule
         if (Fusion != FusionKind.None && images is null)
             throw new ArgumentException($"this model fuses images ({Fusion.ToString().ToLowerInvariant()}); pass the items' image slots");
         Tensor pooled;
-        if (Fusion == FusionKind.Early)
+        if (Fusion == FusionKind.Early && Encoder is IPromptedEncoder { ImageSlots: > 0 } decoder)
+        {
+            // Decoder path: the prompt template's image slots ([T1][text][and its image][img1..imgS][eEOS], or an
+            // image-first order) take the projected vectors; S ≥ K, slots beyond the bank's K stay masked.
+            var (b, k) = (images!.Vectors.size(0), images.Vectors.size(1));
+            int s = decoder.ImageSlots;
+            if (k > s) throw new ArgumentException($"the bank has K = {k} images per item but the prompt template has {s} image slots");
+            var img = ImageAdapter!.forward(images.Vectors);                         // (B, K, H)
+            var slotMask = images.Mask;
+            if (k < s)
+            {
+                img = cat([img, zeros(b, s - k, img.size(2), dtype: img.dtype)], 1);  // (B, S, H)
+                slotMask = cat([slotMask, zeros(b, s - k, dtype: slotMask.dtype)], 1);
+            }
+            pooled = decoder.EncodePooled(ids, mask, Pooling, img, slotMask);
+        }
+        else if (Fusion == FusionKind.Early)
         {
             var (hidden, full) = EncodeEarly(ids, mask, images!);                   // (B, K+T, H), (B, K+T)
             int k = (int)images!.Mask.size(1);
@@ -139,6 +155,11 @@ public sealed class SiameseModel : HfModule
                 Architectures = ["BertModel"],
             };
             enc = new Models.Bert.BertModel(cfg, addPoolingLayer: false, seed: seed);   // no pooler: we pool ourselves
+        }
+        if (fusion is { Kind: FusionKind.Early } && enc is IPromptedEncoder { ImageSlots: 0 })
+        {
+            enc.Dispose();
+            throw new ConfigException($"model.decoder.template: '{m.Decoder.Template}' has no image slots; early fusion with a decoder needs one (t1-e-eeos, image-first, image-first-no-prefix)");
         }
         if (enc.VocabSize < vocabSize)
             throw new ConfigException($"model: the encoder has {enc.VocabSize} token ids but the vocabulary has {vocabSize}");

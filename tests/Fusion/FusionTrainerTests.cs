@@ -78,6 +78,35 @@ public class FusionTrainerTests
     }
 
     [Fact]
+    public void DecoderEarlyFusionTrainsSavesAndReEvaluates()
+    {
+        var dir = Repo.TempDir();
+        var data = WriteData(Path.Combine(dir, "data"), 120, 30);
+        var yaml = File.ReadAllText(Repo.Path_("configs", "decoder-ci.yaml"));
+        var cfg = ConfigLoader.LoadText<TrainConfig>(yaml, "decoder-ci.yaml",
+        [
+            $"data.dir={data}", "model.hidden=32", "model.layers=1", "model.heads=4", "model.intermediate=64",
+            "model.decoder.lora_r=4", "model.decoder.lora_alpha=4", "model.decoder.template=t1-e-eeos", "sampler.batch_size=64",
+            "optim.epochs=2", "optim.warmup_steps=2", "sampler.ngame.cl_start=1", "sampler.ngame.cl_update=1", "eval.every=0",
+            "eval.embed_batch=128", "run.threads=1", "images.fusion=early", "images.modality_dropout=0.2", "images.eval_images=[0,2]",
+        ]);
+        var run = Path.Combine(dir, "run");
+        var r = new Trainer(cfg, TextWriter.Null).Run(run);
+        Assert.Equal([0, 2], r.FinalByImages.Keys.Order());
+        Assert.True(File.Exists(Path.Combine(run, "model", Trainer.ImageAdapterFile)));
+        Assert.Contains("max_images: 3", File.ReadAllText(Path.Combine(run, "model", "prompt_template.yaml")));
+        var (all, byImages) = Trainer.EvaluateRunByImages(run);
+        Assert.Equal(r.Final!.P[0], all.P[0], 6);
+        Assert.Equal(r.FinalByImages[0].P[0], byImages[0].P[0], 6);
+        // A text-only template cannot take images: a config error naming the key.
+        var bad = ConfigLoader.LoadText<TrainConfig>(yaml, "decoder-ci.yaml",
+            [$"data.dir={data}", "model.hidden=32", "model.layers=1", "model.heads=4", "model.intermediate=64", "images.fusion=early"]);
+        var e = Assert.Throws<ConfigException>(() => new Trainer(bad, TextWriter.Null).Run(Path.Combine(dir, "bad")));
+        Assert.Contains("model.decoder.template", e.Message);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     public void ConfigErrorsNameTheFileLineOrOverride()
     {
         var yaml = "images:\n  fusion: early\n  modality_dropout: 1.5\n";
