@@ -99,6 +99,10 @@ public sealed class Trainer
         ulong seed = unchecked((ulong)C.Seed);
         manual_seed(C.Seed);
         using var model = SiameseModel.Create(C.Model, tok.VocabSize, C.Seed, FusionSpecFor(C, _images));
+        if (_images is not null && model.Fusion == FusionKind.Early && model.Encoder is not Models.IPromptedEncoder
+            && _images.K + C.Data.MaxLen > model.Encoder.MaxPositions)
+            throw _resolved.Locate(new ConfigException(
+                $"data.max_len: {C.Data.MaxLen} + {_images.K} image slots exceed the encoder's {model.Encoder.MaxPositions} positions"));
         model.train();
         var groups = ParamGroups(model);
         using var opt = new Optim.AdamW(groups, lr: C.Optim.LrEncoder, beta1: C.Optim.Beta1, beta2: C.Optim.Beta2,

@@ -68,25 +68,29 @@ public class FusionForwardTests
         Assert.Throws<ArgumentException>(() => Hand().Gather(rows, dropout: 0.3));
     }
 
-    private static SiameseModel Fused(FusionKind kind, AdapterKind adapter, int imageDim, int mlpHidden = 0, PoolingMode pooling = PoolingMode.Mean)
+    private static SiameseModel Fused(FusionKind kind, AdapterKind adapter, int imageDim, int mlpHidden = 0, PoolingMode pooling = PoolingMode.Mean,
+        string checkpoint = "bert_plain")
     {
-        var enc = BertModel.from_pretrained(Repo.Fixture("bert", "bert_plain"));
+        var enc = Encoders.Load(Repo.Fixture("bert", checkpoint));
         var m = new SiameseModel(enc, pooling, false, new SiameseModel.FusionSpec(kind, imageDim, adapter, mlpHidden, 3));
         m.eval();
         return m;
     }
 
     [Theory]
-    [InlineData("linear")]
-    [InlineData("mlp")]
-    public void EarlyFusionMatchesPlainPyTorch(string adapter)
+    [InlineData("linear", "bert_plain")]
+    [InlineData("mlp", "bert_plain")]
+    [InlineData("linear", "distilbert_plain")]
+    [InlineData("mlp", "distilbert_plain")]
+    public void EarlyFusionMatchesPlainPyTorch(string adapter, string checkpoint)
     {
         using var exp = SafeTensorsFile.Open(Repo.Fixture("fusion", "early.safetensors"));
         var ids = tensor(exp.ReadInt64("ids"), exp.Info("ids").Shape);
         var mask = tensor(exp.ReadInt64("mask"), exp.Info("mask").Shape);
         var img = ImageBatch.From(exp.ReadFloat32("images"), exp.ReadInt64("image_mask"), 4, 3, 6);
         bool mlp = adapter == "mlp";
-        using var model = Fused(FusionKind.Early, mlp ? AdapterKind.Mlp : AdapterKind.Linear, 6, mlp ? 10 : 0);
+        using var model = Fused(FusionKind.Early, mlp ? AdapterKind.Mlp : AdapterKind.Linear, 6, mlp ? 10 : 0, checkpoint: checkpoint);
+        var expKey = (checkpoint == "distilbert_plain" ? "distilbert." : "") + adapter;
         var sd = model.state_dict();
         using (no_grad())
             foreach (var key in model.FusionStateDict().Select(kv => kv.Key).ToList())
@@ -100,17 +104,18 @@ public class FusionForwardTests
         for (int b = 0; b < 4; b++)
             for (int j = 0; j < 10; j++)
                 Assert.Equal(j < 3 ? im[b * 3 + j] : tm[b * 7 + j - 3], fm[b * 10 + j]);
-        Models.BertParityTests.AssertClose(exp, adapter + ".hidden", hidden, adapter);
-        Models.BertParityTests.AssertClose(exp, adapter + ".embedding", model.Embed(ids, mask, img), adapter);
+        Models.BertParityTests.AssertClose(exp, expKey + ".hidden", hidden, checkpoint);
+        Models.BertParityTests.AssertClose(exp, expKey + ".embedding", model.Embed(ids, mask, img), checkpoint);
     }
 
     [Theory]
-    [InlineData(FusionKind.Early, false)]
-    [InlineData(FusionKind.Early, true)]
-    [InlineData(FusionKind.Late, false)]
-    public void AMaskedSlotChangesNeitherTheTextOutputsNorTheEmbedding(FusionKind kind, bool zeroAdapter)
+    [InlineData(FusionKind.Early, false, "bert_plain")]
+    [InlineData(FusionKind.Early, true, "bert_plain")]
+    [InlineData(FusionKind.Early, false, "distilbert_plain")]
+    [InlineData(FusionKind.Late, false, "bert_plain")]
+    public void AMaskedSlotChangesNeitherTheTextOutputsNorTheEmbedding(FusionKind kind, bool zeroAdapter, string checkpoint)
     {
-        using var model = Fused(kind, AdapterKind.Linear, 4);
+        using var model = Fused(kind, AdapterKind.Linear, 4, checkpoint: checkpoint);
         if (zeroAdapter)
             using (no_grad())
                 foreach (var (_, p) in model.FusionStateDict()) p.zero_();

@@ -2,7 +2,7 @@
 """Independent reference for ViXml early fusion (lib/Training/SiameseModel.cs, EncodeEarly / Embed).
 
 Run with Debian's /usr/bin/python3 (python3-torch, numpy). Reads the committed tiny BERT checkpoint
-tests/fixtures/bert/bert_plain (written by gen_bert.py) with a small safetensors reader of its own, draws image
+tests/fixtures/bert/bert_plain and distilbert_plain (written by gen_bert.py) with a small safetensors reader of its own, draws image
 adapters (linear, and Linear-GELU-Linear) and a batch, and writes tests/fixtures/fusion/early.safetensors with the
 adapters, the inputs and the expected outputs.
 
@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CKPT = os.path.join(ROOT, "tests", "fixtures", "bert", "bert_plain")
+BERT = os.path.join(ROOT, "tests", "fixtures", "bert", "bert_plain")
+DISTILBERT = os.path.join(ROOT, "tests", "fixtures", "bert", "distilbert_plain")
 OUT = os.path.join(ROOT, "tests", "fixtures", "fusion")
 torch.set_num_threads(1)
 
@@ -97,10 +98,35 @@ def bert_from_embeds(w, cfg, x, mask):
     return x
 
 
+def distilbert_from_embeds(w, cfg, x, mask):
+    """DistilBERT: LN(x + position) (no segments), masked_fill(mask == 0, finfo.min) on q/sqrt(d) k^T."""
+    B, T, H = x.shape
+    nh = cfg["n_heads"]
+    hd = H // nh
+    x = ln(x + w["embeddings.position_embeddings.weight"][:T], w, "embeddings.LayerNorm", 1e-12)
+    masked = (mask == 0).view(B, 1, 1, T)
+    for l in range(cfg["n_layers"]):
+        p = f"transformer.layer.{l}."
+
+        def heads(t):
+            return t.view(B, T, nh, hd).transpose(1, 2)
+
+        q = heads(lin(x, w, p + "attention.q_lin")) / math.sqrt(hd)
+        k, v = heads(lin(x, w, p + "attention.k_lin")), heads(lin(x, w, p + "attention.v_lin"))
+        scores = torch.matmul(q, k.transpose(2, 3)).masked_fill(masked, torch.finfo(torch.float32).min)
+        ctx = torch.matmul(torch.softmax(scores, dim=-1), v).transpose(1, 2).reshape(B, T, H)
+        sa = ln(lin(ctx, w, p + "attention.out_lin") + x, w, p + "sa_layer_norm", 1e-12)
+        x = ln(lin(F.gelu(lin(sa, w, p + "ffn.lin1")), w, p + "ffn.lin2") + sa, w, p + "output_layer_norm", 1e-12)
+    return x
+
+
 def main():
-    cfg = json.load(open(os.path.join(CKPT, "config.json")))
-    w = read_safetensors(os.path.join(CKPT, "model.safetensors"))
+    cfg = json.load(open(os.path.join(BERT, "config.json")))
+    w = read_safetensors(os.path.join(BERT, "model.safetensors"))
+    dcfg = json.load(open(os.path.join(DISTILBERT, "config.json")))
+    dw = read_safetensors(os.path.join(DISTILBERT, "model.safetensors"))
     H, V = cfg["hidden_size"], cfg["vocab_size"]
+    assert dcfg["dim"] == H and dcfg["vocab_size"] == V
     g = torch.Generator().manual_seed(1305)
     D, K, M = 6, 3, 10          # image width, slots, MLP inner width
     lengths = [5, 2, 7, 3]
@@ -133,6 +159,11 @@ def main():
         pooled = (h * m).sum(1) / torch.clamp(m.sum(1), min=1e-9)
         out[f"{name}.hidden"] = h
         out[f"{name}.embedding"] = F.normalize(pooled, p=2, dim=1, eps=1e-12)
+        # The same fused inputs through the DistilBERT checkpoint (its own word embeddings).
+        xd = torch.cat([adapter(images), F.embedding(ids, dw["embeddings.word_embeddings.weight"])], 1)
+        hd_ = distilbert_from_embeds(dw, dcfg, xd, full)
+        out[f"distilbert.{name}.hidden"] = hd_
+        out[f"distilbert.{name}.embedding"] = F.normalize((hd_ * m).sum(1) / torch.clamp(m.sum(1), min=1e-9), p=2, dim=1, eps=1e-12)
     out.update({"linear." + k: v for k, v in ad.items()})
     out.update({"mlp." + k: v for k, v in mlp.items()})
     os.makedirs(OUT, exist_ok=True)
