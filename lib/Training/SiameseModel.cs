@@ -2,6 +2,7 @@ using ViXml.Models;
 using ViXml.Models.Hf;
 using ViXml.Torch;
 using ViXml.Training.Config;
+using ViXml.Training.Fusion;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,11 +20,21 @@ public sealed class SiameseModel : HfModule
     public PoolingMode Pooling { get; }
     /// <summary>Optional (H → H) linear map after pooling; null when model.linear is false.</summary>
     public Linear? Transform { get; }
+    /// <summary>How image vectors join the text (none = text only).</summary>
+    public FusionKind Fusion { get; }
+    /// <summary>Image vector → hidden size (early and late fusion); registered as <c>image_adapter</c>.</summary>
+    public ImageAdapter? ImageAdapter { get; }
+    /// <summary>The late-fusion attention; registered as <c>late_fusion</c>.</summary>
+    public LateFusion? LateFusion { get; }
 
-    public SiameseModel(IEncoder encoder, PoolingMode pooling, bool linear) : base(nameof(SiameseModel))
+    /// <summary>What a fused model adds to the encoder: the fusion kind, the bank's width and the adapter shape.</summary>
+    public sealed record FusionSpec(FusionKind Kind, int ImageDim, AdapterKind Adapter, int MlpHidden, long Seed);
+
+    public SiameseModel(IEncoder encoder, PoolingMode pooling, bool linear, FusionSpec? fusion = null) : base(nameof(SiameseModel))
     {
         Encoder = encoder;
         Pooling = pooling;
+        Fusion = fusion?.Kind ?? FusionKind.None;
         register_module("encoder", encoder.Module);
         if (linear)
         {
@@ -35,26 +46,95 @@ public sealed class SiameseModel : HfModule
                 Transform.bias!.zero_();
             }
         }
+        if (fusion is { Kind: not FusionKind.None } f)
+        {
+            ImageAdapter = register_module("image_adapter", new ImageAdapter(f.ImageDim, encoder.HiddenSize, f.Adapter == AdapterKind.Mlp,
+                f.MlpHidden, f.Seed));
+            if (f.Kind == FusionKind.Late) LateFusion = register_module("late_fusion", new LateFusion(encoder.HiddenSize));
+        }
     }
 
     public int Dim => Encoder.HiddenSize;
 
-    /// <summary>ids, mask (B, T) → unit vectors (B, H).</summary>
-    public Tensor Embed(Tensor ids, Tensor mask)
+    /// <summary>ids, mask (B, T) (+ the items' image slots when the model fuses images) → unit vectors (B, H).</summary>
+    public Tensor Embed(Tensor ids, Tensor mask, ImageBatch? images = null)
     {
         using var scope = NewDisposeScope();
-        var pooled = Encoder is IPromptedEncoder prompted                            // a decoder pools over its prompt
-            ? prompted.EncodePooled(ids, mask, Pooling)
-            : Models.Pooling.Pool(Encoder.Forward(ids, mask), mask, Pooling);        // (B, H)
+        if (Fusion != FusionKind.None && images is null)
+            throw new ArgumentException($"this model fuses images ({Fusion.ToString().ToLowerInvariant()}); pass the items' image slots");
+        Tensor pooled;
+        if (Fusion == FusionKind.Early && Encoder is IPromptedEncoder { ImageSlots: > 0 } decoder)
+        {
+            // Decoder path: the prompt template's image slots ([T1][text][and its image][img1..imgS][eEOS], or an
+            // image-first order) take the projected vectors; S ≥ K, slots beyond the bank's K stay masked.
+            var (b, k) = (images!.Vectors.size(0), images.Vectors.size(1));
+            int s = decoder.ImageSlots;
+            if (k > s) throw new ArgumentException($"the bank has K = {k} images per item but the prompt template has {s} image slots");
+            var img = ImageAdapter!.forward(images.Vectors);                         // (B, K, H)
+            var slotMask = images.Mask;
+            if (k < s)
+            {
+                img = cat([img, zeros(b, s - k, img.size(2), dtype: img.dtype)], 1);  // (B, S, H)
+                slotMask = cat([slotMask, zeros(b, s - k, dtype: slotMask.dtype)], 1);
+            }
+            pooled = decoder.EncodePooled(ids, mask, Pooling, img, slotMask);
+        }
+        else if (Fusion == FusionKind.Early)
+        {
+            var (hidden, full) = EncodeEarly(ids, mask, images!);                   // (B, K+T, H), (B, K+T)
+            int k = (int)images!.Mask.size(1);
+            // Mean pools over every unmasked position, images included (the reference); cls / last look at the text part.
+            pooled = Pooling == PoolingMode.Mean
+                ? Models.Pooling.Pool(hidden, full, Pooling)
+                : Models.Pooling.Pool(hidden.narrow(1, k, ids.size(1)), mask, Pooling);
+        }
+        else
+        {
+            pooled = Encoder is IPromptedEncoder prompted                            // a decoder pools over its prompt
+                ? prompted.EncodePooled(ids, mask, Pooling)
+                : Models.Pooling.Pool(Encoder.Forward(ids, mask), mask, Pooling);    // (B, H)
+            if (Fusion == FusionKind.Late)
+                pooled = LateFusion!.forward(pooled, ImageAdapter!.forward(images!.Vectors), images.Mask);   // (B, H)
+        }
         if (Transform is not null) pooled = Transform.forward(pooled);
         return Models.Pooling.L2Normalize(pooled).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Early fusion (ViXML, encoder path): the K image vectors go through the adapter and are placed before the word
+    /// embeddings, <c>[img1..imgK][CLS] tokens [SEP] pad</c>; empty slots are zero vectors with attention mask 0. The
+    /// sequence then enters the encoder's inputs_embeds path, so — as in the reference, which prepends to the word
+    /// embeddings before BertEmbeddings adds positions — image slot j gets position j (and segment 0) and text token i
+    /// gets position K + i, whether or not a slot is filled: a masked slot changes nothing for the text.
+    /// Returns the last hidden states (B, K+T, H) and the combined mask (B, K+T).
+    /// </summary>
+    public (Tensor Hidden, Tensor Mask) EncodeEarly(Tensor ids, Tensor mask, ImageBatch images)
+    {
+        using var scope = NewDisposeScope();
+        var (b, t) = (ids.size(0), ids.size(1));
+        var (vb, k) = (images.Vectors.size(0), images.Vectors.size(1));
+        if (vb != b || images.Mask.size(0) != b || images.Mask.size(1) != k)
+            throw new ArgumentException($"image slots ({vb}, {k}) and mask ({string.Join(", ", images.Mask.shape)}) do not match {b} texts");
+        if (k + t > Encoder.MaxPositions)
+            throw new ArgumentException($"{k} image slots + {t} tokens exceed the encoder's {Encoder.MaxPositions} positions");
+        var img = ImageAdapter!.forward(images.Vectors);                             // (B, K, H)
+        var words = Encoder.EmbedTokens(ids);                                        // (B, T, H)
+        var x = cat([img.to(words.dtype), words], 1);                                // (B, K+T, H)
+        var full = cat([images.Mask.to(mask.dtype), mask], 1);                       // (B, K+T)
+        var hidden = Encoder.ForwardEmbeds(x, full);
+        return (hidden.MoveToOuterDisposeScope(), full.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Parameters added by fusion (saved beside the HF encoder as image_adapter.safetensors).</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> FusionStateDict() =>
+        state_dict().Where(kv => kv.Key.StartsWith("image_adapter.", StringComparison.Ordinal)
+                                 || kv.Key.StartsWith("late_fusion.", StringComparison.Ordinal));
 
     /// <summary>Is this parameter part of the encoder (its own learning rate) rather than a head?</summary>
     public static bool IsEncoderParameter(string name) => name.StartsWith("encoder.", StringComparison.Ordinal);
 
     /// <summary>Builds the model a configuration describes (random init from <paramref name="seed"/> or pretrained).</summary>
-    public static SiameseModel Create(ModelConfig m, int vocabSize, long seed)
+    public static SiameseModel Create(ModelConfig m, int vocabSize, long seed, FusionSpec? fusion = null)
     {
         IEncoder enc;
         if (m.Encoder == EncoderKind.Qwen2)
@@ -76,6 +156,11 @@ public sealed class SiameseModel : HfModule
             };
             enc = new Models.Bert.BertModel(cfg, addPoolingLayer: false, seed: seed);   // no pooler: we pool ourselves
         }
+        if (fusion is { Kind: FusionKind.Early } && enc is IPromptedEncoder { ImageSlots: 0 })
+        {
+            enc.Dispose();
+            throw new ConfigException($"model.decoder.template: '{m.Decoder.Template}' has no image slots; early fusion with a decoder needs one (t1-e-eeos, image-first, image-first-no-prefix)");
+        }
         if (enc.VocabSize < vocabSize)
             throw new ConfigException($"model: the encoder has {enc.VocabSize} token ids but the vocabulary has {vocabSize}");
         manual_seed(seed + 1);
@@ -84,6 +169,6 @@ public sealed class SiameseModel : HfModule
             Config.Pooling.Mean => PoolingMode.Mean,
             Config.Pooling.Cls => PoolingMode.Cls,
             _ => PoolingMode.Last,
-        }, m.Linear);
+        }, m.Linear, fusion);
     }
 }

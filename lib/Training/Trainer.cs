@@ -7,6 +7,7 @@ using ViXml.Text;
 using ViXml.Torch;
 using ViXml.Training.Config;
 using ViXml.Training.Data;
+using ViXml.Training.Fusion;
 using ViXml.Training.Runs;
 using ViXml.Training.Sampling;
 using ViXml.Xmc;
@@ -18,7 +19,30 @@ using static TorchSharp.torch;
 namespace ViXml.Training;
 
 /// <summary>What a finished (or stopped) training call returns.</summary>
-public sealed record TrainResult(string RunDir, int EpochsDone, XmcMetricsResult? Final, XmcMetricsResult? Untrained, double Seconds);
+public sealed record TrainResult(string RunDir, int EpochsDone, XmcMetricsResult? Final, XmcMetricsResult? Untrained, double Seconds)
+{
+    /// <summary>With fusion and images.eval_images: final metrics with at most n images per test item, keyed by n.</summary>
+    public IReadOnlyDictionary<int, XmcMetricsResult> FinalByImages { get; init; } = new Dictionary<int, XmcMetricsResult>();
+}
+
+/// <summary>The image slots of the three splits (null when the run is text only).</summary>
+public sealed record SplitImages(ItemImages Train, ItemImages Test, ItemImages Labels, ImageBankSet Set, string Name)
+{
+    public int K => Train.K;
+
+    /// <summary>Loads bank <paramref name="bank"/> of a dataset folder; the train and test maps are required, a missing
+    /// label map means labels have no images (all slots masked).</summary>
+    public static SplitImages Load(string dataDir, string bank)
+    {
+        var set = ImageBanks.Load(dataDir, bank);
+        foreach (var split in new[] { "trn", "tst" })
+            if (!set.Maps.ContainsKey(split))
+                throw new XmcFormatException(Path.Combine(dataDir, ImageBanks.MapFile(split)), 0, "missing: image fusion needs the train and test image maps");
+        int k = set.K;
+        return new SplitImages(new ItemImages(set.Bank, set.Maps["trn"], k), new ItemImages(set.Bank, set.Maps["tst"], k),
+            new ItemImages(set.Bank, set.Maps.GetValueOrDefault("lbl"), k), set, bank);
+    }
+}
 
 /// <summary>
 /// Contrastive XMC training of a <see cref="SiameseModel"/>: NGAME (or random) batches of queries, one positive label per
@@ -34,7 +58,8 @@ public sealed class Trainer
 
     public Trainer(ResolvedConfig<TrainConfig> config, TextWriter? log = null)
     {
-        config.Value.Validate();
+        try { config.Value.Validate(); }
+        catch (ConfigException e) { throw config.Locate(e); }
         _resolved = config;
         _log = log ?? Console.Out;
     }
@@ -65,6 +90,7 @@ public sealed class Trainer
         var trainTok = new TokenizedTexts(data.TrainTexts, tok, C.Data.MaxLen);
         var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, C.Data.MaxLen);
         var testTok = new TokenizedTexts(data.TestTexts, tok, C.Data.MaxLen);
+        _images = LoadImages(C);
         double loadSeconds = sw.Elapsed.TotalSeconds;
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"data {C.Data.Dir}: {trainRows.Length} training queries with labels, {data.TestTexts.Length} test, {data.NumLabels} labels ({loadSeconds:F1} s)"));
@@ -72,7 +98,11 @@ public sealed class Trainer
         // ---- model, optimiser, schedule, samplers
         ulong seed = unchecked((ulong)C.Seed);
         manual_seed(C.Seed);
-        using var model = SiameseModel.Create(C.Model, tok.VocabSize, C.Seed);
+        using var model = SiameseModel.Create(C.Model, tok.VocabSize, C.Seed, FusionSpecFor(C, _images));
+        if (_images is not null && model.Fusion == FusionKind.Early && model.Encoder is not Models.IPromptedEncoder
+            && _images.K + C.Data.MaxLen > model.Encoder.MaxPositions)
+            throw _resolved.Locate(new ConfigException(
+                $"data.max_len: {C.Data.MaxLen} + {_images.K} image slots exceed the encoder's {model.Encoder.MaxPositions} positions"));
         model.train();
         var groups = ParamGroups(model);
         using var opt = new Optim.AdamW(groups, lr: C.Optim.LrEncoder, beta1: C.Optim.Beta1, beta2: C.Optim.Beta2,
@@ -109,6 +139,7 @@ public sealed class Trainer
             ["train_queries"] = trainRows.Length, ["test_queries"] = data.TestTexts.Length, ["labels"] = data.NumLabels,
             ["batches_per_epoch"] = batchesPerEpoch, ["total_steps"] = totalSteps,
         });
+        if (_images is not null) record.Set("image_bank", ImageBankRecord(_images, C.Data.Dir));
         var metrics = new MetricsCsv(Path.Combine(runDir, "metrics.csv"));
 
         int startEpoch = 0;
@@ -151,7 +182,7 @@ public sealed class Trainer
             manual_seed(C.Seed * 1_000_003 + epoch);
             var tc = Stopwatch.StartNew();
             if (batcher.NeedsEmbeddings(epoch) && stale is null)
-                stale = EmbedAll(model, trainTok, trainRows);  // clustering from the first epoch: fresh embeddings
+                stale = EmbedAll(model, trainTok, trainRows, _images?.Train);  // clustering from the first epoch: fresh embeddings
             var batches = batcher.EpochBatches(epoch, batcher.NeedsEmbeddings(epoch) ? stale : default, dim);
             if (batcher.NeedsEmbeddings(epoch)) record.AddTiming("cluster", tc.Elapsed.TotalSeconds);
             stale ??= new float[trainRows.Length * dim];
@@ -167,9 +198,17 @@ public sealed class Trainer
                 var lb = positives.Sample(rows, posRng);
                 var (qi, qm) = trainTok.Batch(rows);
                 var (li, lm) = labelTok.Batch(lb.Labels);
+                ImageBatch? qImg = null, lImg = null;
+                if (_images is not null)
+                {
+                    // Modality dropout draws from a stream derived from (seed, step): a resumed run draws the same masks.
+                    var dropRng = Rng.Derive(seed ^ 0x1A6E5D209u, (ulong)step);
+                    qImg = Gather(_images.Train, rows, int.MaxValue, C.Images.ModalityDropout, dropRng);
+                    lImg = Gather(_images.Labels, lb.Labels, int.MaxValue, C.Images.ModalityDropout, dropRng);
+                }
                 phases[0] += phase.Elapsed.TotalSeconds; phase.Restart();
-                var q = model.Embed(qi, qm);                                  // (B, H)
-                var l = model.Embed(li, lm);                                  // (L, H)
+                var q = model.Embed(qi, qm, qImg);                            // (B, H)
+                var l = model.Embed(li, lm, lImg);                            // (L, H)
                 var lossT = loss.Forward(q.matmul_checked(l.t()), lb);               // scalar
                 phases[1] += phase.Elapsed.TotalSeconds; phase.Restart();
                 opt.zero_grad();
@@ -218,6 +257,20 @@ public sealed class Trainer
             record.Set("epochs_done", done);
         }
 
+        var byImages = new Dictionary<int, XmcMetricsResult>();
+        if (final is not null && _images is not null && C.Images.EvalImages.Length > 0)
+        {
+            var tv = Stopwatch.StartNew();
+            var o = new JsonObject();
+            foreach (var n in C.Images.EvalImages.Distinct().Order())
+            {
+                byImages[n] = Evaluate(model, data, testTok, labelTok, 0, out _, n);
+                o[n.ToString(CultureInfo.InvariantCulture)] = Metrics(byImages[n]);
+                progress.Message($"final, at most {n} image(s) per test item: {Summary(byImages[n])}");
+            }
+            record.Set("final_metrics_by_images", o);
+            record.AddTiming("eval", tv.Elapsed.TotalSeconds);
+        }
         if (final is not null)
         {
             record.Set("final_metrics", Metrics(final));
@@ -227,7 +280,47 @@ public sealed class Trainer
         }
         else record.Finish("stopped");
         int epochsDone = Math.Max(startEpoch, lastEpoch);
-        return new TrainResult(runDir, epochsDone, final, untrained, wall.Elapsed.TotalSeconds);
+        return new TrainResult(runDir, epochsDone, final, untrained, wall.Elapsed.TotalSeconds) { FinalByImages = byImages };
+    }
+
+    /// <summary>The run's image slots (null when images.fusion is none).</summary>
+    private SplitImages? _images;
+
+    private SplitImages? LoadImages(TrainConfig c)
+    {
+        if (c.Images.Fusion == FusionKind.None) return null;
+        var images = SplitImages.Load(c.Data.Dir, c.Images.Bank);
+        if (images.K + c.Data.MaxLen > c.Model.MaxPositions && string.IsNullOrEmpty(c.Model.Pretrained))
+            throw _resolved.Locate(new ConfigException(
+                $"model.max_positions: {c.Model.MaxPositions} is less than the {images.K} image slots + data.max_len {c.Data.MaxLen}"));
+        _log.WriteLine($"images: bank {c.Images.Bank} [{images.Set.Bank.NumImages}, {images.Set.Bank.Dim}], K = {images.K}, " +
+                       $"fusion {c.Images.Fusion.ToString().ToLowerInvariant()}, adapter {c.Images.Adapter.ToString().ToLowerInvariant()}" +
+                       (images.Labels.Map is null ? "; labels have no images" : ""));
+        return images;
+    }
+
+    internal static SiameseModel.FusionSpec? FusionSpecFor(TrainConfig c, SplitImages? images) => images is null ? null
+        : new SiameseModel.FusionSpec(c.Images.Fusion, images.Set.Bank.Dim, c.Images.Adapter, c.Images.MlpHidden,
+            c.Seed * 7919 + 17);  // the adapter's own init stream (the encoder draws from the seed itself)
+
+    /// <summary>What the run.json records about the bank: name, shape, K, the manifest's model and sha256 digests.</summary>
+    private static JsonObject ImageBankRecord(SplitImages images, string dataDir)
+    {
+        var manifest = Path.Combine(dataDir, ImageBanks.ManifestFile(images.Name));
+        return new JsonObject
+        {
+            ["name"] = images.Name, ["num_images"] = images.Set.Bank.NumImages, ["dim"] = images.Set.Bank.Dim, ["k"] = images.K,
+            ["model"] = images.Set.Manifest?.Model,
+            ["manifest_sha256"] = File.Exists(manifest) ? ImageBanks.Digest(manifest) : null,
+            ["bank_sha256"] = ImageBanks.Digest(Path.Combine(dataDir, ImageBanks.EmbsFile(images.Name))),
+            ["label_images"] = images.Labels.Map is not null,
+        };
+    }
+
+    private static ImageBatch Gather(ItemImages images, int[] rows, int maxImages, double dropout = 0, Rng? rng = null)
+    {
+        var (v, m) = images.Gather(rows, maxImages, dropout, rng);
+        return ImageBatch.From(v, m, rows.Length, images.K, images.Dim);
     }
 
     /// <summary>AdamW groups: encoder vs other heads (own learning rates), each split into decay / no-decay.</summary>
@@ -248,7 +341,7 @@ public sealed class Trainer
     }
 
     /// <summary>Embeds the given rows in eval mode (no dropout, no grad) → (n, H) row-major.</summary>
-    private float[] EmbedAll(SiameseModel model, TokenizedTexts texts, int[] rows)
+    private float[] EmbedAll(SiameseModel model, TokenizedTexts texts, int[] rows, ItemImages? images, int maxImages = int.MaxValue)
     {
         bool wasTraining = model.training;
         model.eval();
@@ -261,8 +354,9 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 var chunk = order.AsSpan(s, Math.Min(C.Eval.EmbedBatch, order.Length - s)).ToArray();
-                var (ids, mask) = texts.Batch(chunk.Select(i => rows[i]).ToArray());
-                var e = model.Embed(ids, mask).ToArray<float>();
+                var items = chunk.Select(i => rows[i]).ToArray();
+                var (ids, mask) = texts.Batch(items);
+                var e = model.Embed(ids, mask, images is null ? null : Gather(images, items, maxImages)).ToArray<float>();
                 for (int j = 0; j < chunk.Length; j++) Array.Copy(e, j * model.Dim, result, (long)chunk[j] * model.Dim, model.Dim);
             }
         }
@@ -271,12 +365,13 @@ public sealed class Trainer
     }
 
     /// <summary>Embeds test queries (the first <paramref name="maxTest"/>, 0 = all) and all labels, searches, scores.</summary>
+    /// <param name="maxImages">At most this many images per test item (the first present slots); labels keep theirs.</param>
     private XmcMetricsResult Evaluate(SiameseModel model, XmcDataset data, TokenizedTexts testTok, TokenizedTexts labelTok,
-        int maxTest, out TopK predictions)
+        int maxTest, out TopK predictions, int maxImages = int.MaxValue)
     {
         int nTest = maxTest > 0 ? Math.Min(maxTest, testTok.Count) : testTok.Count;
-        var q = EmbedAll(model, testTok, Enumerable.Range(0, nTest).ToArray());
-        var l = EmbedAll(model, labelTok, Enumerable.Range(0, labelTok.Count).ToArray());
+        var q = EmbedAll(model, testTok, Enumerable.Range(0, nTest).ToArray(), _images?.Test, maxImages);
+        var l = EmbedAll(model, labelTok, Enumerable.Range(0, labelTok.Count).ToArray(), _images?.Labels);
         LastLabelMeanCos = MeanPairwiseCosine(l, labelTok.Count, model.Dim);
         using var scope = NewDisposeScope();
         int extra = data.Filter is null ? 0 : 10; // filtered pairs must not leave holes in the top-k
@@ -342,20 +437,57 @@ public sealed class Trainer
         if (model.Transform is not null)
             TensorFile.Save(Path.Combine(dir, "siamese_head.safetensors"),
                 model.Transform.state_dict().Select(kv => KeyValuePair.Create("transform." + kv.Key, kv.Value)));
+        if (model.Fusion != FusionKind.None) TensorFile.Save(Path.Combine(dir, ImageAdapterFile), model.FusionStateDict());
         Atomic.WriteAllText(Path.Combine(dir, "siamese.json"), JsonSerializer.Serialize(new
         {
             pooling = c.Model.Pooling.ToString().ToLowerInvariant(), linear = c.Model.Linear, normalize = true, max_len = c.Data.MaxLen,
+            fusion = model.Fusion.ToString().ToLowerInvariant(),
+            image_bank = model.Fusion == FusionKind.None ? null : c.Images.Bank,
+            adapter = model.Fusion == FusionKind.None ? null : c.Images.Adapter.ToString().ToLowerInvariant(),
         }) + "\n");
     }
 
+    /// <summary>Fusion parameters (image_adapter.*, late_fusion.*) beside the HF encoder folder.</summary>
+    public const string ImageAdapterFile = "image_adapter.safetensors";
+
     /// <summary>Loads what <see cref="SaveModel"/> wrote.</summary>
-    public static SiameseModel LoadModel(string dir, ModelConfig m)
+    public static SiameseModel LoadModel(string dir, ModelConfig m, ImagesConfig? images = null)
     {
         var enc = Models.Encoders.Load(dir);
+        SiameseModel.FusionSpec? fusion = null;
+        Dictionary<string, Tensor>? fusionState = null;
+        if (images is { Fusion: not FusionKind.None })
+        {
+            var file = Path.Combine(dir, ImageAdapterFile);
+            if (!File.Exists(file)) throw new FileNotFoundException($"{file} not found (the run fuses images)");
+            fusionState = TensorFile.Load(file);
+            // The bank width and the MLP's inner width are read off the saved adapter.
+            var first = fusionState.GetValueOrDefault("image_adapter.proj.weight") ?? fusionState.GetValueOrDefault("image_adapter.fc1.weight")
+                        ?? throw new InvalidDataException($"{file}: no image_adapter.proj.weight or image_adapter.fc1.weight");
+            fusion = new SiameseModel.FusionSpec(images.Fusion, (int)first.size(1), images.Adapter,
+                images.Adapter == AdapterKind.Mlp ? (int)first.size(0) : 0, 0);
+        }
         var model = new SiameseModel(enc, m.Pooling switch
         {
             Config.Pooling.Mean => Models.PoolingMode.Mean, Config.Pooling.Cls => Models.PoolingMode.Cls, _ => Models.PoolingMode.Last,
-        }, m.Linear);
+        }, m.Linear, fusion);
+        if (fusionState is not null)
+        {
+            var expected = model.FusionStateDict().Select(kv => kv.Key).ToHashSet();
+            var sd = model.state_dict();
+            using (no_grad())
+                foreach (var key in expected)
+                {
+                    if (!fusionState.TryGetValue(key, out var t))
+                        throw new InvalidDataException($"{Path.Combine(dir, ImageAdapterFile)}: missing {key}");
+                    if (!t.shape.SequenceEqual(sd[key].shape))
+                        throw new InvalidDataException($"{Path.Combine(dir, ImageAdapterFile)}: {key} has shape [{string.Join(", ", t.shape)}], expected [{string.Join(", ", sd[key].shape)}]");
+                    sd[key].copy_(t);
+                }
+            var extra = fusionState.Keys.Where(k => !expected.Contains(k)).ToList();
+            foreach (var t in fusionState.Values) t.Dispose();
+            if (extra.Count > 0) throw new InvalidDataException($"{Path.Combine(dir, ImageAdapterFile)}: unexpected {string.Join(", ", extra)}");
+        }
         if (model.Transform is not null)
         {
             var sd = TensorFile.Load(Path.Combine(dir, "siamese_head.safetensors"));
@@ -367,7 +499,11 @@ public sealed class Trainer
     }
 
     /// <summary>Evaluates a saved run's model on the full test set (what `vixml eval --run` prints).</summary>
-    public static XmcMetricsResult EvaluateRun(string runDir, TextWriter? log = null)
+    public static XmcMetricsResult EvaluateRun(string runDir, TextWriter? log = null) => EvaluateRunByImages(runDir, log).All;
+
+    /// <summary>Evaluates a saved run's model: with every image, and (fusion runs) with at most n images per test item
+    /// for n = 0..K (what `vixml eval --run` prints).</summary>
+    public static (XmcMetricsResult All, IReadOnlyDictionary<int, XmcMetricsResult> ByImages) EvaluateRunByImages(string runDir, TextWriter? log = null)
     {
         var runJson = Path.Combine(runDir, "run.json");
         if (!File.Exists(runJson)) throw new FileNotFoundException($"{runJson} not found");
@@ -381,10 +517,15 @@ public sealed class Trainer
         ITokenizer tok = resolved.Value.Model.Encoder == EncoderKind.Qwen2
             ? Models.Qwen2.Qwen2Encoders.Tokenizer(resolved.Value.Model.Pretrained)
             : WordPieceTokenizer.FromVocabFile(File.Exists(Path.Combine(modelDir, "vocab.txt")) ? Path.Combine(modelDir, "vocab.txt") : resolved.Value.Data.Vocab);
-        using var model = LoadModel(modelDir, resolved.Value.Model);
+        using var model = LoadModel(modelDir, resolved.Value.Model, resolved.Value.Images);
         var testTok = new TokenizedTexts(data.TestTexts, tok, resolved.Value.Data.MaxLen);
         var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, resolved.Value.Data.MaxLen);
-        return t.Evaluate(model, data, testTok, labelTok, 0, out _);
+        t._images = t.LoadImages(resolved.Value);
+        var all = t.Evaluate(model, data, testTok, labelTok, 0, out _);
+        var byImages = new Dictionary<int, XmcMetricsResult>();
+        if (t._images is not null)
+            for (int n = 0; n <= t._images.K; n++) byImages[n] = t.Evaluate(model, data, testTok, labelTok, 0, out _, n);
+        return (all, byImages);
     }
 
     private static JsonObject Metrics(XmcMetricsResult m) =>

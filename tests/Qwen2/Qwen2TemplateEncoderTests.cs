@@ -60,11 +60,18 @@ public class Qwen2TemplateEncoderTests
     }
 
     [Fact]
-    public void ImageTemplatesAreRejectedForATextEncoder()
+    public void AnImageTemplateWithoutImagesMasksEverySlot()
     {
+        using var scope = NewDisposeScope();
         var tok = Qwen2Encoders.Tokenizer(null);
-        var e = Assert.Throws<ArgumentException>(() => Qwen2Encoders.Create(
-            new Qwen2EncoderSettings { Shapes = TinyShapes with { NumHiddenLayers = 1 }, Template = "t1-e-eeos", Dtype = ScalarType.Float32 }, tok));
-        Assert.Contains("image slots", e.Message);
+        using var enc = Qwen2Encoders.Create(
+            new Qwen2EncoderSettings { Shapes = TinyShapes with { NumHiddenLayers = 1 }, Template = "t1-e-eeos", Dtype = ScalarType.Float32 }, tok);
+        Assert.Equal(3, enc.ImageSlots);
+        var row = tok.Encode("python3", 32, addSpecialTokens: false);
+        var ids = tensor(row.Select(x => (long)x).ToArray(), [1, row.Length]);
+        var mask = ones(1, row.Length, dtype: ScalarType.Int64);
+        using var _ = no_grad();
+        var want = enc.Prompt.Encode([row], zeros(1, 3, 32), [[false, false, false]]);
+        Assert.Equal(0.0, Expected.MaxDiff(enc.EncodePooled(ids, mask, PoolingMode.Mean), want));
     }
 }

@@ -54,8 +54,7 @@ public static class Qwen2Encoders
     {
         var template = s.InlineTemplate ?? PromptTemplates.Get(s.Template);
         if (s.Positions is PositionMode p) template = template.WithPositions(p);
-        if (template.HasImages)
-            throw new ArgumentException($"prompt template '{template.Name}' has image slots; a text-only encoder needs a text-only template");
+        // A template with image slots is fine: EncodePooled with images fills them (early fusion), without them masks them.
         var tokenized = template.Tokenize(tokenizer);
         Qwen2Model model;
         if (!string.IsNullOrEmpty(s.Pretrained)) model = Qwen2Checkpoint.Load(s.Pretrained, s.Dtype);

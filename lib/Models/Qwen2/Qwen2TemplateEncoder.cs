@@ -15,8 +15,16 @@ namespace ViXml.Models;
 /// </summary>
 public interface IPromptedEncoder
 {
-    /// <summary>ids, mask (B, T): right-padded raw text tokens → pooled float32 vectors (B, H), not normalised.</summary>
+    /// <summary>ids, mask (B, T): right-padded raw text tokens → pooled float32 vectors (B, H), not normalised.
+    /// A template with image slots gets them all masked.</summary>
     Tensor EncodePooled(Tensor ids, Tensor mask, PoolingMode mode);
+
+    /// <summary>Image slots of the prompt template (0 = a text-only template).</summary>
+    int ImageSlots { get; }
+
+    /// <summary>As <see cref="EncodePooled(Tensor, Tensor, PoolingMode)"/> with the template's image slots filled:
+    /// images (B, ImageSlots, H) already projected to the hidden size, imageMask (B, ImageSlots) (1 = present).</summary>
+    Tensor EncodePooled(Tensor ids, Tensor mask, PoolingMode mode, Tensor images, Tensor imageMask);
 }
 
 /// <summary>
@@ -35,8 +43,6 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
 
     public Qwen2TemplateEncoder(Qwen2.Qwen2Model model, TokenizedPromptTemplate template, int padId, LoraConfig? lora)
     {
-        if (template.Template.HasImages)
-            throw new ArgumentException($"prompt template '{template.Template.Name}' has image slots; a text-only encoder needs a text-only template");
         Model = model;
         Prompt = new Qwen2.Qwen2PromptEncoder(model, template, padId);
         Lora = lora;
@@ -52,7 +58,28 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
     public Tensor EmbedTokens(Tensor ids) => Model.EmbedTokens(ids);
     public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask) => Model.ForwardEmbeds(inputsEmbeds, mask);
 
+    public int ImageSlots => Prompt.Template.Template.HasImages ? Prompt.Template.Template.MaxImages : 0;
+
     public Tensor EncodePooled(Tensor ids, Tensor mask, PoolingMode mode)
+    {
+        if (ImageSlots == 0) return EncodePooledCore(ids, mask, mode, null, null);
+        using var scope = NewDisposeScope();
+        var b = ids.size(0);
+        return EncodePooledCore(ids, mask, mode, zeros(b, ImageSlots, HiddenSize), zeros(b, ImageSlots, dtype: ScalarType.Int64))
+            .MoveToOuterDisposeScope();
+    }
+
+    public Tensor EncodePooled(Tensor ids, Tensor mask, PoolingMode mode, Tensor images, Tensor imageMask)
+    {
+        if (ImageSlots == 0)
+            throw new ArgumentException($"prompt template '{Prompt.Template.Template.Name}' has no image slots (use t1-e-eeos or an image-first template)");
+        var want = new[] { ids.size(0), ImageSlots };
+        if (!imageMask.shape.SequenceEqual(want))
+            throw new ArgumentException($"image mask is [{string.Join(", ", imageMask.shape)}], expected [{string.Join(", ", want)}]");
+        return EncodePooledCore(ids, mask, mode, images, imageMask);
+    }
+
+    private Tensor EncodePooledCore(Tensor ids, Tensor mask, PoolingMode mode, Tensor? images, Tensor? imageMask)
     {
         if (mode == PoolingMode.Cls) throw new ArgumentException("a decoder has no [CLS] token: use mean or last pooling");
         var (B, T) = (ids.size(0), ids.size(1));
@@ -72,7 +99,14 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
             : mode == PoolingMode.Mean && Prompt.Pooling != "mean"
                 ? new Qwen2.Qwen2PromptEncoder(Model, Prompt.Template, Prompt.PadId, "mean", Prompt.PadTextTo)
                 : Prompt;
-        return encoder.Encode(texts);
+        List<bool[]>? present = null;
+        if (imageMask is not null)
+        {
+            var im = imageMask.to(ScalarType.Int64).ToArray<long>();
+            int s = ImageSlots;
+            present = Enumerable.Range(0, (int)B).Select(b => Enumerable.Range(0, s).Select(j => im[b * s + j] != 0).ToArray()).ToList();
+        }
+        return encoder.Encode(texts, images, present);
     }
 
     /// <summary>Base weights (HF layout), the LoRA adapter (PEFT files) if any, and the template as YAML.</summary>
@@ -87,6 +121,7 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
         if (t.Prefix is not null) lines.Add($"    prefix: {Q(t.Prefix)}");
         if (t.ImagePrefix is not null) lines.Add($"    image_prefix: {Q(t.ImagePrefix)}");
         if (t.Suffix is not null) lines.Add($"    suffix: {Q(t.Suffix)}");
+        if (t.HasImages) lines.Add($"    max_images: {t.MaxImages}");
         lines.Add($"    positions: {(t.Positions == PositionMode.Padded ? "padded" : "compact")}");
         ViXml.Common.Atomic.WriteAllText(Path.Combine(dir, TemplateFile), string.Join("\n", lines) + "\n");
     }

@@ -14,7 +14,20 @@ namespace ViXml.Training.Config;
 public sealed class ConfigException(string message) : Exception(message);
 
 /// <summary>A loaded configuration with its canonical JSON and that JSON's sha256.</summary>
-public sealed record ResolvedConfig<T>(T Value, string Json, string Hash, string Source);
+public sealed record ResolvedConfig<T>(T Value, string Json, string Hash, string Source)
+{
+    /// <summary>Where each dotted key was set ("file:line" or "--set 'k=v'"); empty for configurations built in code.</summary>
+    public IReadOnlyDictionary<string, string> Locations { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Prefixes a cross-field error ("images.bank: ...") with the place that key was set, when known.</summary>
+    public ConfigException Locate(ConfigException e)
+    {
+        int colon = e.Message.IndexOf(": ", StringComparison.Ordinal);
+        if (colon <= 0) return e;
+        var key = e.Message[..colon];
+        return Locations.TryGetValue(key, out var where) ? new ConfigException($"{where}: {e.Message}") : e;
+    }
+}
 
 /// <summary>
 /// Strict YAML → typed configuration binding. Keys are snake_case property names; an unknown key, a wrong type or a
@@ -44,8 +57,9 @@ public static class ConfigLoader
         var root = Parse(yaml, source);
         foreach (var o in overrides ?? []) ApplyOverride(root, o);
         var value = new T();
-        Bind(root, value, source, "");
-        return Resolve(value, source);
+        var locations = new Dictionary<string, string>(StringComparer.Ordinal);
+        Bind(root, value, source, "", locations);
+        return Resolve(value, source) with { Locations = locations };
     }
 
     /// <summary>Canonical JSON and hash for an already built object.</summary>
@@ -128,7 +142,7 @@ public static class ConfigLoader
         return sb.ToString();
     }
 
-    private static void Bind(YamlMappingNode map, object target, string source, string prefix)
+    private static void Bind(YamlMappingNode map, object target, string source, string prefix, Dictionary<string, string>? locations = null)
     {
         var props = target.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.CanWrite).ToDictionary(p => Snake(p.Name));
@@ -138,11 +152,13 @@ public static class ConfigLoader
             var dotted = prefix + key;
             if (!props.TryGetValue(key, out var prop))
                 throw new ConfigException($"{Where(k, source)}: unknown key '{dotted}' (known here: {string.Join(", ", props.Keys)})");
-            prop.SetValue(target, Convert(v, prop.PropertyType, prop.GetValue(target), source, dotted));
+            if (locations is not null) locations[dotted] = OverrideOrigin.TryGetValue(v, out _) ? Where(v, source) : Where(k, source);
+            prop.SetValue(target, Convert(v, prop.PropertyType, prop.GetValue(target), source, dotted, locations));
         }
     }
 
-    private static object? Convert(YamlNode node, Type type, object? current, string source, string key)
+    private static object? Convert(YamlNode node, Type type, object? current, string source, string key,
+        Dictionary<string, string>? locations = null)
     {
         if (type.IsArray)
         {
@@ -157,7 +173,7 @@ public static class ConfigLoader
         {
             var map = node as YamlMappingNode ?? throw new ConfigException($"{Where(node, source)}: '{key}' must be a section (mapping)");
             var obj = current ?? Activator.CreateInstance(type)!;
-            Bind(map, obj, source, key + ".");
+            Bind(map, obj, source, key + ".", locations);
             return obj;
         }
         var scalar = node as YamlScalarNode ?? throw new ConfigException($"{Where(node, source)}: '{key}' must be a single value");

@@ -12,6 +12,8 @@ public sealed class TrainConfig
     /// <summary>Master seed: model init, batch order, positive sampling and clustering all derive from it.</summary>
     public long Seed { get; set; } = 0;
     public DataConfig Data { get; set; } = new();
+    /// <summary>Image banks and how their vectors join the text (ViXML fusion); fusion none = text only.</summary>
+    public ImagesConfig Images { get; set; } = new();
     public ModelConfig Model { get; set; } = new();
     public LossConfig Loss { get; set; } = new();
     public SamplerConfig Sampler { get; set; } = new();
@@ -33,6 +35,26 @@ public sealed class DataConfig
 }
 
 public enum EncoderKind { Bert, Qwen2 }
+public enum FusionKind { None, Early, Late }
+public enum AdapterKind { Linear, Mlp }
+
+public sealed class ImagesConfig
+{
+    /// <summary>Image bank name in data.dir: {bank}_embs.npy + trn/tst(/lbl)_img_map.npy (lib/Xmc/ImageBankSet.cs).</summary>
+    public string Bank { get; set; } = "img";
+    /// <summary>none: text only (the bank is not read); early: projected image vectors placed before [CLS] inside the
+    /// encoder input (ViXML); late: text and image vectors combined after the encoder by a learned attention (MUFIN-style).</summary>
+    public FusionKind Fusion { get; set; } = FusionKind.None;
+    /// <summary>Image vector → hidden size: linear (the paper's one Linear) or mlp (Linear-GELU-Linear).</summary>
+    public AdapterKind Adapter { get; set; } = AdapterKind.Linear;
+    /// <summary>Inner width of the mlp adapter (0 = the encoder's hidden size).</summary>
+    public int MlpHidden { get; set; } = 0;
+    /// <summary>Training only: each present image slot is dropped (masked) independently with this probability.</summary>
+    public double ModalityDropout { get; set; } = 0.0;
+    /// <summary>After the final epoch, also evaluate with only the first n image slots of each test item kept, for each n here
+    /// (empty = only with all images).</summary>
+    public int[] EvalImages { get; set; } = [];
+}
 public enum Pooling { Mean, Cls, Last }
 
 public sealed class ModelConfig
@@ -232,5 +254,19 @@ public static class TrainConfigValidation
         Check(c.Eval.TopK > 0, "eval.top_k", "must be positive");
         Check(c.Eval.Every >= 0, "eval.every", "must be non-negative");
         Check(c.Eval.EmbedBatch > 0, "eval.embed_batch", "must be positive");
+        if (c.Images.Fusion != FusionKind.None)
+        {
+            Check(c.Images.Bank.Length > 0 && c.Images.Bank.IndexOfAny(['/', '\\']) < 0, "images.bank", $"'{c.Images.Bank}' is not a bank name");
+            Check(c.Model.Encoder == EncoderKind.Bert || c.Images.Fusion == FusionKind.Late || c.Model.Decoder.Template.Length > 0,
+                "images.fusion", "early fusion with a qwen2 decoder needs model.decoder.template with image slots (t1-e-eeos, image-first, image-first-no-prefix)");
+            Check(c.Images.MlpHidden >= 0, "images.mlp_hidden", "must be non-negative (0 = hidden size)");
+            Check(c.Images.ModalityDropout is >= 0 and < 1, "images.modality_dropout", "must be in [0, 1)");
+            Check(c.Images.EvalImages.All(n => n >= 0), "images.eval_images", "counts must be non-negative");
+        }
+        else
+        {
+            Check(c.Images.ModalityDropout == 0, "images.modality_dropout", "needs images.fusion early or late");
+            Check(c.Images.EvalImages.Length == 0, "images.eval_images", "needs images.fusion early or late");
+        }
     }
 }

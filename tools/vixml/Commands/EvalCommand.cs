@@ -16,13 +16,28 @@ public sealed class EvalCommand : ICliCommand
         cmd.SetAction(pr => UserErrors.Guard(() =>
         {
             ViXml.Xmc.XmcMetricsResult m;
-            try { m = Trainer.EvaluateRun(pr.GetValue(run)!); }
+            IReadOnlyDictionary<int, ViXml.Xmc.XmcMetricsResult> byImages;
+            try { (m, byImages) = Trainer.EvaluateRunByImages(pr.GetValue(run)!); }
             catch (Exception e) when (e is IOException or InvalidDataException or ViXml.Training.Config.ConfigException
                                           or ViXml.Xmc.XmcFormatException or System.Text.Json.JsonException)
             {
                 throw new CliException(e.Message);
             }
-            Console.Out.Write(pr.GetValue(json) ? m.ToJson() + "\n" : m.ToTable());
+            if (pr.GetValue(json))
+            {
+                var o = System.Text.Json.Nodes.JsonNode.Parse(m.ToJson())!.AsObject();
+                if (byImages.Count > 0)   // fusion runs: the same keys with at most n images per test item
+                    o["by_images"] = new System.Text.Json.Nodes.JsonObject(byImages.Select(kv =>
+                        KeyValuePair.Create(kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            (System.Text.Json.Nodes.JsonNode?)System.Text.Json.Nodes.JsonNode.Parse(kv.Value.ToJson()))));
+                Console.Out.Write(o.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+            }
+            else
+            {
+                Console.Out.Write(m.ToTable());
+                foreach (var (n, mn) in byImages)
+                    Console.Out.Write($"\nat most {n} image(s) per test item:\n" + mn.ToTable());
+            }
             return 0;
         }));
         return cmd;

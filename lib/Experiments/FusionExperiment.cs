@@ -1,0 +1,249 @@
+using System.Globalization;
+using ViXml.Reporting;
+using ViXml.Training;
+using ViXml.Training.Config;
+using ViXml.Xmc;
+using ViXml.Xmc.Emoji;
+
+namespace ViXml.Experiments;
+
+/// <summary>Configuration of notebooks/03-vixml-fusion.ipynb (ViXML vs text-only, early vs late fusion, missing images).</summary>
+public sealed record FusionConfig
+{
+    /// <summary>ci (small data) or cpu (full data), both with configs/emoji-ci.yaml as written.</summary>
+    public string Profile { get; init; } = "ci";
+
+    /// <summary>Dataset with images: emoji-mm (K = 2 per item) or debian-apps-mm (one icon).</summary>
+    public string Dataset { get; init; } = "emoji-mm";
+
+    /// <summary>Methods in table order: see <see cref="FusionExperiment.KnownMethods"/>.</summary>
+    public IReadOnlyList<string> Methods { get; init; } = FusionExperiment.KnownMethods;
+
+    public IReadOnlyList<int> Seeds { get; init; } = [1, 2, 3];
+
+    /// <summary>Modality dropout probability of the "early-dropout" method.</summary>
+    public double ModalityDropout { get; init; } = 0.5;
+
+    /// <summary>Image bank name in the dataset folder.</summary>
+    public string Bank { get; init; } = "img";
+
+    /// <summary>Largest k of P@k / PSP@k.</summary>
+    public int K { get; init; } = 5;
+
+    /// <summary>Parent of the embedded dataset folders (default &lt;repo&gt;/data).</summary>
+    public string? DataRoot { get; init; }
+
+    /// <summary>A dataset folder to use as it is (overrides Dataset/DataRoot; e.g. a test fixture or a paper dataset).</summary>
+    public string? DataDir { get; init; }
+
+    /// <summary>Training configuration file (default &lt;repo&gt;/configs/emoji-ci.yaml).</summary>
+    public string? TrainConfigPath { get; init; }
+
+    /// <summary>Extra <c>key.sub=value</c> overrides applied last (e.g. "optim.epochs=1").</summary>
+    public IReadOnlyList<string> TrainOverrides { get; init; } = [];
+
+    /// <summary>Parent of the run folders (default &lt;repo&gt;/results/runs/fusion-&lt;profile&gt;); runs are redone from scratch.</summary>
+    public string? RunsRoot { get; init; }
+
+    /// <summary>What the profile changes in the training file: ci nothing (configs/emoji-ci.yaml as written, ~75 s CPU per
+    /// run); cpu the same file on the full data (1.8x the training items; not timed yet).</summary>
+    public static IReadOnlyList<string> ProfileOverrides(string profile) => ["run.save_model=false"];
+}
+
+/// <summary>One run of one method and seed: final metrics (percent) with every image, and per number of images available
+/// (at most n per test item; empty for text-only).</summary>
+public sealed record FusionRun(string Method, int Seed, IReadOnlyDictionary<string, double> Metrics,
+    IReadOnlyDictionary<int, IReadOnlyDictionary<string, double>> ByImages, double Seconds);
+
+/// <summary>What notebook 03 shows and saves.</summary>
+public sealed record FusionResult(
+    DatasetSource Dataset,
+    int ImagesPerItem,
+    IReadOnlyList<FusionRun> Runs,
+    ResultTable Summary,
+    ResultTable ByImages,
+    ResultTable PerRun,
+    Figure Bars,
+    Figure P1ByImages);
+
+/// <summary>
+/// The paper's ViXML comparison at our scale: the same Siamese encoder and trainer, text only vs early fusion (linear or
+/// MLP adapter) vs late fusion, and early fusion trained with modality dropout; fusion runs are also evaluated with 0..K
+/// images available per test item. Metrics in percent, mean and sample std over seeds.
+/// </summary>
+public static class FusionExperiment
+{
+    /// <summary>text-only: images.fusion none; early-linear / early-mlp: ViXML early fusion with the paper's linear adapter or
+    /// the MLP option; late: MUFIN-style late fusion (linear adapter); early-dropout: early-linear trained with modality dropout.</summary>
+    public static readonly string[] KnownMethods = ["text-only", "early-linear", "early-mlp", "late", "early-dropout"];
+
+    public const string SummaryName = "fusion";
+    public const string ByImagesName = "fusion-by-images";
+    public const string RunsName = "fusion-runs";
+
+    /// <summary>The image settings a method sets (after the configuration file).</summary>
+    public static IReadOnlyList<string> MethodOverrides(string method, double dropout) => method switch
+    {
+        "text-only" => ["images.fusion=none", "images.modality_dropout=0", "images.eval_images=[]"],
+        "early-linear" => ["images.fusion=early", "images.adapter=linear", "images.modality_dropout=0"],
+        "early-mlp" => ["images.fusion=early", "images.adapter=mlp", "images.modality_dropout=0"],
+        "late" => ["images.fusion=late", "images.adapter=linear", "images.modality_dropout=0"],
+        "early-dropout" => ["images.fusion=early", "images.adapter=linear",
+            "images.modality_dropout=" + dropout.ToString(CultureInfo.InvariantCulture)],
+        _ => throw new ArgumentException($"unknown method '{method}' (known: {string.Join(", ", KnownMethods)})"),
+    };
+
+    public static FusionResult Run(FusionConfig c, TextWriter? log = null)
+    {
+        ExperimentProfile.Check(c.Profile);
+        if (c.Profile == "paper" && c.DataDir is null) throw new ArgumentException("profile 'paper' needs DataDir (a dataset folder with an image bank)");
+        foreach (var m in c.Methods) MethodOverrides(m, c.ModalityDropout);
+        if (c.Seeds.Count == 0) throw new ArgumentException("seeds: empty list");
+        var src = Resolve(c, log);
+        int k = ImageBanks.Load(src.Directory, c.Bank).K;
+        var runs = new List<FusionRun>();
+        foreach (var method in c.Methods)
+            foreach (var seed in c.Seeds)
+            {
+                runs.Add(Train(c, src, method, seed, k, log));
+                log?.WriteLine($"{method} seed {seed}: P@1 {runs[^1].Metrics["P@1"]:F2}" +
+                    string.Concat(runs[^1].ByImages.Select(kv => $" | {kv.Key} img {kv.Value["P@1"]:F2}")) + $" in {runs[^1].Seconds:F1} s");
+            }
+        var scale = new Scale(src.Name, c.Profile, c.Seeds, ExperimentProfile.ScaleNote(c.Profile) + "; image bank: " + BankModel(src.Directory, c.Bank));
+        var summary = TextEncodersExperiment.SummaryTable(
+            runs.Select(r => new MethodRun(r.Method, r.Seed, r.Metrics, r.Seconds, [])).ToList(), c.K, scale);
+        var byImages = ByImagesTable(runs, c.K, scale);
+        return new FusionResult(src, k, runs, summary, byImages, PerRunTable(runs, c.K, scale), Bars(summary, c.K), P1Chart(byImages, runs));
+    }
+
+    private static string BankModel(string dir, string bank)
+    {
+        var m = ImageBanks.Load(dir, bank, verifyChecksums: false).Manifest?.Model ?? "no manifest";
+        int cut = m.IndexOf(" (", StringComparison.Ordinal);
+        return cut > 0 ? m[..cut] : m;
+    }
+
+    /// <summary>The dataset folder: DataDir as it is, or the embedded dataset (emoji-mm is built from the npm cache when missing).</summary>
+    public static DatasetSource Resolve(FusionConfig c, TextWriter? log)
+    {
+        if (c.DataDir is not null)
+        {
+            var full = Path.GetFullPath(c.DataDir);
+            if (!File.Exists(Path.Combine(full, "trn_X_Y.txt"))) throw new FileNotFoundException($"{full}: no trn_X_Y.txt");
+            return new DatasetSource { Name = Path.GetFileName(full.TrimEnd('/')), Directory = full };
+        }
+        var root = c.DataRoot ?? Path.Combine(ExperimentProfile.RepoRoot(), "data");
+        if (c.Dataset != "emoji-mm")
+        {
+            var s = DatasetResolver.Resolve(c.Profile, c.Dataset, root, null);
+            DatasetResolver.EnsureBuilt(s, null, log);
+            return s;
+        }
+        var size = ExperimentProfile.EmbeddedSize(c.Profile);
+        var dir = Path.GetFullPath(Path.Combine(root, $"emoji-mm-{size}"));
+        if (!File.Exists(Path.Combine(dir, "manifest.json")))
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var npm = NpmInputs.FromCache(EmojiBuilder.Packages, Path.Combine(ExperimentProfile.RepoRoot(), ".cache", "npm"), log);
+            EmojiBuilder.BuildTo(size, npm, dir);
+            log?.WriteLine($"built emoji-mm-{size} -> {dir} in {sw.Elapsed.TotalSeconds:F1} s");
+        }
+        return new DatasetSource { Name = $"emoji-mm-{size}", Directory = dir, EmbeddedName = "emoji-mm", Size = size };
+    }
+
+    /// <summary>Trains one method with one seed: the configuration file, the profile's overrides, the method's image
+    /// settings, dataset/seed/folders, then <see cref="FusionConfig.TrainOverrides"/>.</summary>
+    public static FusionRun Train(FusionConfig c, DatasetSource src, string method, int seed, int k, TextWriter? log)
+    {
+        var root = ExperimentProfile.RepoRoot();
+        var configPath = c.TrainConfigPath ?? Path.Combine(root, "configs", "emoji-ci.yaml");
+        var runsRoot = c.RunsRoot ?? Path.Combine(root, "results", "runs", $"fusion-{c.Profile}");
+        var runDir = Path.Combine(runsRoot, $"{method}-seed{seed}");
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);   // a reproduce run redoes its training
+        var overrides = new List<string>(FusionConfig.ProfileOverrides(c.Profile));
+        overrides.AddRange(MethodOverrides(method, c.ModalityDropout));
+        if (method != "text-only") overrides.Add($"images.eval_images=[{string.Join(",", Enumerable.Range(0, k + 1))}]");
+        overrides.AddRange([
+            $"name={method}-seed{seed}", $"seed={seed}", $"data.dir={src.Directory}", $"images.bank={c.Bank}",
+            $"data.vocab={Path.Combine(root, "assets", "vocab", "bert-base-uncased", "vocab.txt")}", $"run.out_dir={runsRoot}",
+        ]);
+        overrides.AddRange(c.TrainOverrides);
+        var resolved = ConfigLoader.LoadFile<TrainConfig>(configPath, overrides);
+        var result = new Trainer(resolved, log ?? TextWriter.Null).Run(runDir);
+        var final = result.Final ?? throw new InvalidOperationException($"{runDir}: training ended without a final evaluation");
+        return new FusionRun(method, seed, TextEncodersExperiment.Percent(final),
+            result.FinalByImages.ToDictionary(kv => kv.Key, kv => TextEncodersExperiment.Percent(kv.Value)), result.Seconds);
+    }
+
+    /// <summary>One row per (fusion method, images available): each metric's mean and std over seeds.</summary>
+    public static ResultTable ByImagesTable(IReadOnlyList<FusionRun> runs, int k, Scale scale)
+    {
+        var metrics = TextEncodersExperiment.MetricNames(k);
+        var cols = new List<string> { "method", "images", "runs" };
+        foreach (var m in metrics) { cols.Add(m); cols.Add(m + " std"); }
+        var t = new ResultTable("Fusion: metrics (%) with at most n images per test item, mean and std over seeds", cols, scale);
+        foreach (var col in cols.Skip(3)) t.Format(col, "F2");
+        foreach (var g in runs.Where(r => r.ByImages.Count > 0).GroupBy(r => r.Method))
+            foreach (var n in g.SelectMany(r => r.ByImages.Keys).Distinct().Order())
+            {
+                var row = new List<object?> { g.Key, n, g.Count() };
+                foreach (var m in metrics)
+                {
+                    var (mean, std) = TextEncodersExperiment.MeanStd(g.Select(r => r.ByImages[n][m]).ToList());
+                    row.Add(mean); row.Add(std);
+                }
+                t.AddRow([.. row]);
+            }
+        return t;
+    }
+
+    private static ResultTable PerRunTable(IReadOnlyList<FusionRun> runs, int k, Scale scale)
+    {
+        var metrics = TextEncodersExperiment.MetricNames(k);
+        int maxN = runs.SelectMany(r => r.ByImages.Keys).DefaultIfEmpty(-1).Max();
+        var nCols = Enumerable.Range(0, maxN + 1).Select(n => $"P@1 ({n} img)").ToList();
+        var t = new ResultTable("Fusion: every run (%)", ["method", "seed", .. metrics, .. nCols, "seconds"], scale);
+        foreach (var m in metrics.Concat(nCols)) t.Format(m, "F2");
+        t.Format("seconds", "F1");
+        foreach (var r in runs)
+            t.AddRow([r.Method, r.Seed, .. metrics.Select(m => (object?)r.Metrics[m]),
+                .. Enumerable.Range(0, maxN + 1).Select(n => r.ByImages.TryGetValue(n, out var v) ? (object?)v["P@1"] : null), r.Seconds]);
+        return t;
+    }
+
+    private static Figure Bars(ResultTable summary, int k)
+    {
+        // Mean bars; the std columns sit beside them in the table (the Figure type draws no error bars yet).
+        var f = new Figure("P@k and PSP@k by method (mean over seeds)").YAxis("%");
+        var metrics = TextEncodersExperiment.MetricNames(k);
+        var col = summary.Columns.ToList();
+        foreach (var row in summary.Rows)
+            f.Bar((string)row[0]!, metrics, metrics.Select(m => Convert.ToDouble(row[col.IndexOf(m)], CultureInfo.InvariantCulture)));
+        return f.Legend();
+    }
+
+    private static Figure P1Chart(ResultTable byImages, IReadOnlyList<FusionRun> runs)
+    {
+        var f = new Figure("P@1 vs images available per test item (mean over seeds)").XAxis("images available").YAxis("P@1 (%)").Legend();
+        var col = byImages.Columns.ToList();
+        foreach (var g in byImages.Rows.GroupBy(r => (string)r[0]!))
+            f.Line(g.Key, g.Select(r => Convert.ToDouble(r[col.IndexOf("images")], CultureInfo.InvariantCulture)),
+                g.Select(r => Convert.ToDouble(r[col.IndexOf("P@1")], CultureInfo.InvariantCulture)), markers: true);
+        // Text only does not depend on images: a flat line over the same range.
+        var text = runs.Where(r => r.Method == "text-only").Select(r => r.Metrics["P@1"]).ToList();
+        var ns = byImages.Rows.Select(r => Convert.ToDouble(r[col.IndexOf("images")], CultureInfo.InvariantCulture)).Distinct().Order().ToList();
+        if (text.Count > 0 && ns.Count > 0) f.Line("text-only", ns, ns.Select(_ => text.Average()));
+        return f;
+    }
+
+    public static IReadOnlyList<string> Save(FusionResult r)
+    {
+        var files = new List<string>();
+        files.AddRange(DatasetsExperiment.SaveTable(SummaryName, r.Summary));
+        files.AddRange(DatasetsExperiment.SaveTable(ByImagesName, r.ByImages));
+        files.AddRange(DatasetsExperiment.SaveTable(RunsName, r.PerRun));
+        files.AddRange(Results.Save("fusion-bars", r.Bars));
+        if (r.P1ByImages.TraceCount > 0) files.AddRange(Results.Save("fusion-p1-by-images", r.P1ByImages));
+        return files;
+    }
+}
