@@ -119,6 +119,33 @@ public class VisionTowerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ASiglipShardedCheckpointLoadsLikeTheSingleFile()
+    {
+        var dir = Repo.TempDir("vixml-siglip-shards");
+        foreach (var f in new[] { "config.json", "preprocessor_config.json" }) File.Copy(Path.Combine(Case("siglip-model"), f), Path.Combine(dir, f));
+        using (var scope = NewDisposeScope())
+        {
+            var all = SafeTensorsIO.Load(Path.Combine(Case("siglip-model"), "model.safetensors"));
+            var names = all.Keys.Order(StringComparer.Ordinal).ToList();
+            var map = new System.Text.Json.Nodes.JsonObject();
+            for (int s = 0; s < 2; s++)
+            {
+                var file = $"model-0000{s + 1}-of-00002.safetensors";
+                var part = names.Where((_, i) => i % 2 == s).ToDictionary(n => n, n => all[n]);
+                SafeTensorsIO.Save(Path.Combine(dir, file), part);
+                foreach (var n in part.Keys) map[n] = file;
+            }
+            File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"),
+                new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject(), ["weight_map"] = map }.ToJsonString());
+        }
+        using var single = VisionTowers.Load(Case("siglip-model"));
+        using var sharded = VisionTowers.Load(dir);
+        var x = Enumerable.Range(0, 3 * 32 * 32).Select(i => (float)(i * 7 % 256)).ToArray();
+        Assert.Equal(single.Embed(x, 1), sharded.Embed(x, 1));
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     public void SiglipBadBatchesAreClearErrorsNotAborts()
     {
         using var model = VisionTowers.Load(Case("siglip-vision"));

@@ -76,7 +76,12 @@ internal static class VisionGuards
     /// The module ends frozen (no grad) and in eval mode.</summary>
     public static void LoadStrict(nn.Module model, string path, IEnumerable<string>? allowUnexpected, Func<string, string>? rename = null)
     {
-        if (!System.IO.File.Exists(path)) throw new VisionModelException(path, "missing");
+        if (!System.IO.File.Exists(path))
+        {
+            var index = path + ".index.json";                      // sharded HF checkpoint
+            if (!System.IO.File.Exists(index)) throw new VisionModelException(path, "missing (and no sharded index model.safetensors.index.json)");
+            path = index;
+        }
         using var scope = NewDisposeScope();
         var raw = LoadTensors(path);
         var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);

@@ -47,7 +47,7 @@ public static class ImageBankBuilder
         var dir = Path.GetFullPath(modelDir);
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(dir))} ({tower.GetType().Name}, pooled, {tower.OutputDim}-d, input {tower.InputSize}x{tower.InputSize})");
-        foreach (var f in new[] { "SOURCE.md", "config.json", "model.safetensors", "preprocess.safetensors", "preprocessor_config.json" })
+        foreach (var f in new[] { "SOURCE.md", "config.json", "model.safetensors", "model.safetensors.index.json", "preprocess.safetensors", "preprocessor_config.json" })
         {
             var p = Path.Combine(dir, f);
             if (File.Exists(p)) sb.Append(CultureInfo.InvariantCulture, $"; {f} sha256 {ImageBanks.Digest(p)}");
