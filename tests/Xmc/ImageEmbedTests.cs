@@ -92,6 +92,18 @@ public class ImageEmbedTests(ITestOutputHelper output)
         Assert.Equal(File.ReadAllBytes(Path.Combine(a, "sig_embs.json")), File.ReadAllBytes(Path.Combine(b, "sig_embs.json")));
         Assert.False(Directory.Exists(ImageBankBuilder.PartialDir(a, "sig")));
 
+        // a rerun over an up-to-date bank does nothing; --force recomputes the same bytes; changed images recompute
+        var before = File.GetLastWriteTimeUtc(Path.Combine(a, "sig_embs.npy"));
+        r = Embed(a, "--batch", "3");
+        Assert.Equal(0, r.Code);
+        Assert.Contains("bank 'sig' [7, 32] is up to date (same model files and images); nothing to do", r.Out);
+        Assert.Equal(before, File.GetLastWriteTimeUtc(Path.Combine(a, "sig_embs.npy")));
+        r = Embed(a, "--batch", "3", "--force");
+        Assert.Contains("7 images embedded", r.Out);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(b, "sig_embs.npy")), File.ReadAllBytes(Path.Combine(a, "sig_embs.npy")));
+        File.WriteAllBytes(Path.Combine(b, "images", "img6.png"), EncodePng(5, 5, (x, y) => (1, 2, 3, 255)));
+        Assert.Contains("7 images embedded", Embed(b, "--batch", "3").Out);
+
         // the bank loads with its maps and checksums; the manifest names the model files' sha256 and the inputs
         var set = ImageBanks.Load(a, "sig");
         Assert.Equal((7, 32, 2), (set.Bank.NumImages, set.Bank.Dim, set.K));

@@ -11,6 +11,8 @@ namespace ViXml.Xmc.Images;
 /// <summary>What <see cref="ImageBankBuilder.Build"/> did.</summary>
 public sealed record ImageBankBuildResult(string Name, int NumImages, int Dim, int ResumedFrom, int Computed, TimeSpan Elapsed, string[] Written, bool Finished)
 {
+    /// <summary>Nothing was computed: the existing bank was made by the same model files from the same inputs.</summary>
+    public bool UpToDate { get; init; }
     public double ImagesPerSecond => Elapsed.TotalSeconds > 0 ? Computed / Elapsed.TotalSeconds : 0;
 }
 
@@ -58,8 +60,9 @@ public static class ImageBankBuilder
     /// <param name="stopAfter">Stop (unfinished, resumable) once at least this many images are done in this call; for tests
     /// of resume and for users who want to split the work.</param>
     /// <param name="progress">(done, total) after each batch.</param>
+    /// <param name="force">Recompute even when the bank's manifest names the same model files and inputs.</param>
     public static ImageBankBuildResult Build(string dataDir, string modelDir, IImageEncoder tower, string name, int batch,
-        Action<int, int>? progress = null, Action<string>? log = null, int? stopAfter = null)
+        Action<int, int>? progress = null, Action<string>? log = null, int? stopAfter = null, bool force = false)
     {
         if (batch <= 0) throw new ArgumentException($"--batch must be positive, got {batch}");
         if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(['/', '\\', '.']) >= 0 || name.StartsWith('-'))
@@ -88,6 +91,10 @@ public static class ImageBankBuilder
         int n = ids.Length, d = tower.OutputDim, s = tower.InputSize;
         var model = DescribeModel(modelDir, tower);
         var inputsDigest = ImageBanks.Digest(imgDir) + " " + ImageBanks.Digest(idsPath);
+        if (!force && UpToDate(dataDir, name, model, imgDir, idsPath) is { } current)
+        {
+            return new ImageBankBuildResult(name, current.NumImages, current.Dim, 0, 0, sw.Elapsed, [], true) { UpToDate = true };
+        }
         var partial = PartialDir(dataDir, name);
         var rowsPath = Path.Combine(partial, "rows.f32");
         var progPath = Path.Combine(partial, "progress.json");
@@ -161,6 +168,19 @@ public static class ImageBankBuilder
             ["images", ImageBanks.ImageIdsFile]);
         Directory.Delete(partial, true);
         return new ImageBankBuildResult(name, n, d, resumedFrom, computed, sw.Elapsed, written, true);
+    }
+
+    /// <summary>The existing bank's manifest when it names this model and the current inputs and its checksums hold.</summary>
+    private static ImageBankManifest? UpToDate(string dataDir, string name, string model, string imgDir, string idsPath)
+    {
+        if (!File.Exists(Path.Combine(dataDir, ImageBanks.ManifestFile(name))) || !File.Exists(Path.Combine(dataDir, ImageBanks.EmbsFile(name)))) return null;
+        ImageBankSet set;
+        try { set = ImageBanks.Load(dataDir, name); }
+        catch (XmcFormatException) { return null; }                         // stale or damaged: recompute
+        var m = set.Manifest;
+        if (m is null || m.Model != model) return null;
+        var want = new[] { new FileDigest("images", ImageBanks.Digest(imgDir)), new FileDigest(ImageBanks.ImageIdsFile, ImageBanks.Digest(idsPath)) };
+        return m.Inputs.SequenceEqual(want) ? m : null;
     }
 
     private sealed record ProgressRecord(string Model, string Inputs, int NumImages, int Dim, int Batch, int Done);

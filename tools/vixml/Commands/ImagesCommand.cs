@@ -26,9 +26,10 @@ public sealed class ImagesCommand : ICliCommand
         var model = new Option<string>("--model") { Description = "vision tower folder: models/resnet18-imagenet (./vixml model import) or an HF SigLIP/SigLIP2-FixRes folder", Required = true };
         var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 32 };
         var name = new Option<string?>("--name") { Description = "bank name: writes {name}_embs.npy (default: the model folder's name up to its first '-', e.g. resnet18)" };
+        var force = new Option<bool>("--force") { Description = "recompute even when the bank is up to date (same model files and images)" };
         var stopAfter = new Option<int?>("--stop-after") { Description = "stop (resumably) after at least N images; a rerun continues", Hidden = true };
         var embed = new Command("embed", "Embed a dataset's images with a frozen vision tower into an image bank ({name}_embs.npy + manifest) in the dataset folder.");
-        foreach (var o in new Option[] { data, model, batch, name, stopAfter }) embed.Options.Add(o);
+        foreach (var o in new Option[] { data, model, batch, name, force, stopAfter }) embed.Options.Add(o);
         embed.SetAction(pr => UserErrors.Guard(() =>
         {
             var (dataDir, modelDir, b) = (pr.GetValue(data)!, pr.GetValue(model)!, pr.GetValue(batch));
@@ -40,8 +41,13 @@ public sealed class ImagesCommand : ICliCommand
                 using var tower = VisionTowers.Load(modelDir);
                 var loadTime = sw.Elapsed;
                 var bar = new Bar("images embed");
-                var r = ImageBankBuilder.Build(dataDir, modelDir, tower, bankName, b, bar.Report, m => bar.Message($"images embed: {m}"), pr.GetValue(stopAfter));
+                var r = ImageBankBuilder.Build(dataDir, modelDir, tower, bankName, b, bar.Report, m => bar.Message($"images embed: {m}"), pr.GetValue(stopAfter), pr.GetValue(force));
                 bar.End();
+                if (r.UpToDate)
+                {
+                    Console.WriteLine($"images embed: {dataDir}: bank '{r.Name}' [{r.NumImages}, {r.Dim}] is up to date (same model files and images); nothing to do (--force recomputes)");
+                    return 0;
+                }
                 if (!r.Finished)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
