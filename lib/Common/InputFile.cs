@@ -8,6 +8,8 @@ public sealed class InputFileException(string file, int line, string message)
 {
     public string File { get; } = file;
     public int Line { get; } = line;
+    /// <summary>The message without the "file:line:" prefix.</summary>
+    public string Detail { get; } = message;
 }
 
 /// <summary>
