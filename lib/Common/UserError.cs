@@ -21,7 +21,8 @@ public static class UserError
     /// <summary>Exception types whose message is written for the user (file:line: what is wrong).</summary>
     public static bool IsOurs(Exception e) => e is XmcFormatException or ConfigException or HfConfigException
         or CheckpointMismatchException or SafeTensorsException or EmbedInputException or NotebookFormatException
-        or NotebookParameterException or AptMetadataMissingException or InputLimitException or InvalidDataException;
+        or NotebookParameterException or AptMetadataMissingException or InputLimitException or InvalidDataException
+        or InputFileException;
 
     public static ErrorKind Classify(Exception e) => e switch
     {

@@ -29,7 +29,7 @@ public static class TokenizerJson
     internal static TokenizerFile Open(string path, bool readTables = true)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"tokenizer file not found: {path}", path);
-        var bytes = File.ReadAllBytes(path);
+        var bytes = ViXml.Common.InputFile.ReadAllBytes(path);
         (int Start, int End) vocabAt = (-1, -1), mergesAt = (-1, -1);
         try
         {

@@ -35,16 +35,42 @@ public static class ConfigLoader
 
     public static ResolvedConfig<T> LoadFile<T>(string path, IEnumerable<string>? overrides = null) where T : new()
     {
+        if (Directory.Exists(path)) throw new ConfigException($"{path}: is a folder, expected a YAML config file");
         if (!File.Exists(path)) throw new ConfigException($"config file not found: {path}");
-        return LoadText<T>(File.ReadAllText(path), path, overrides);
+        string text;
+        try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(ViXml.Common.InputFile.ReadAllBytes(path, MaxConfigBytes)); }
+        catch (ViXml.Common.InputFileException e) { throw new ConfigException(e.Message); }
+        catch (ViXml.Common.InputLimitException) { throw new ConfigException($"{path}: larger than {MaxConfigBytes:N0} bytes; is this a config file?"); }
+        catch (DecoderFallbackException) { throw new ConfigException($"{path}: not UTF-8 text (is this a YAML file?)"); }
+        if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
+        if (text.Contains('\0')) throw new ConfigException($"{path}: contains NUL bytes (binary, not a YAML file)");
+        // An empty file would silently mean "every default" (150 epochs at batch 2048): almost always a mistake.
+        if (IsEmptyYaml(text))
+            throw new ConfigException($"{path}: the configuration is empty (no keys); start from configs/ci.yaml or configs/cpu.yaml");
+        return LoadText<T>(text, path, overrides);
     }
+
+    /// <summary>Largest config file read.</summary>
+    public const long MaxConfigBytes = 1 << 20;
+
+    private static bool IsEmptyYaml(string text) =>
+        text.Split('\n').All(l => l.Trim() is "" or "---" or "..." || l.TrimStart().StartsWith('#'));
+
+    /// <summary>Where a dotted key of a loaded configuration was set ("file:line" or "--set 'k=v'"), or null for a
+    /// default value or an object not made by this loader.</summary>
+    public static string? Location(object config, string dottedKey) =>
+        Locations.TryGetValue(config, out var d) && d.TryGetValue(dottedKey, out var w) ? w : null;
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, Dictionary<string, string>> Locations = new();
 
     public static ResolvedConfig<T> LoadText<T>(string yaml, string source, IEnumerable<string>? overrides = null) where T : new()
     {
         var root = Parse(yaml, source);
         foreach (var o in overrides ?? []) ApplyOverride(root, o);
         var value = new T();
-        Bind(root, value, source, "");
+        var locs = new Dictionary<string, string>(StringComparer.Ordinal);
+        Bind(root, value, source, "", locs);
+        Locations.AddOrUpdate(value, locs);
         return Resolve(value, source);
     }
 
@@ -128,7 +154,7 @@ public static class ConfigLoader
         return sb.ToString();
     }
 
-    private static void Bind(YamlMappingNode map, object target, string source, string prefix)
+    private static void Bind(YamlMappingNode map, object target, string source, string prefix, Dictionary<string, string> locs)
     {
         var props = target.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.CanWrite).ToDictionary(p => Snake(p.Name));
@@ -138,11 +164,12 @@ public static class ConfigLoader
             var dotted = prefix + key;
             if (!props.TryGetValue(key, out var prop))
                 throw new ConfigException($"{Where(k, source)}: unknown key '{dotted}' (known here: {string.Join(", ", props.Keys)})");
-            prop.SetValue(target, Convert(v, prop.PropertyType, prop.GetValue(target), source, dotted));
+            locs[dotted] = Where(v, source);
+            prop.SetValue(target, Convert(v, prop.PropertyType, prop.GetValue(target), source, dotted, locs));
         }
     }
 
-    private static object? Convert(YamlNode node, Type type, object? current, string source, string key)
+    private static object? Convert(YamlNode node, Type type, object? current, string source, string key, Dictionary<string, string> locs)
     {
         if (type.IsArray)
         {
@@ -150,14 +177,14 @@ public static class ConfigLoader
             var elem = type.GetElementType()!;
             var arr = Array.CreateInstance(elem, seq.Children.Count);
             for (int i = 0; i < seq.Children.Count; i++)
-                arr.SetValue(Convert(seq.Children[i], elem, null, source, $"{key}[{i}]"), i);
+                arr.SetValue(Convert(seq.Children[i], elem, null, source, $"{key}[{i}]", locs), i);
             return arr;
         }
         if (type.IsClass && type != typeof(string))
         {
             var map = node as YamlMappingNode ?? throw new ConfigException($"{Where(node, source)}: '{key}' must be a section (mapping)");
             var obj = current ?? Activator.CreateInstance(type)!;
-            Bind(map, obj, source, key + ".");
+            Bind(map, obj, source, key + ".", locs);
             return obj;
         }
         var scalar = node as YamlScalarNode ?? throw new ConfigException($"{Where(node, source)}: '{key}' must be a single value");

@@ -16,9 +16,15 @@ public sealed class EvalCommand : ICliCommand
         cmd.SetAction(pr => UserErrors.Guard(() =>
         {
             ViXml.Xmc.XmcMetricsResult m;
-            try { m = Trainer.EvaluateRun(pr.GetValue(run)!); }
+            try
+            {
+                ViXml.Training.Runs.RunFolder.ReadRunJson(pr.GetValue(run)!);   // a broken run.json is named before anything loads
+                m = Trainer.EvaluateRun(pr.GetValue(run)!);
+            }
             catch (Exception e) when (e is IOException or InvalidDataException or ViXml.Training.Config.ConfigException
-                                          or ViXml.Xmc.XmcFormatException or System.Text.Json.JsonException)
+                                          or ViXml.Xmc.XmcFormatException or System.Text.Json.JsonException
+                                          or ViXml.Models.Hf.HfConfigException or ViXml.Models.Hf.CheckpointMismatchException
+                                          or ViXml.Torch.SafeTensors.SafeTensorsException)
             {
                 throw new CliException(e.Message);
             }
