@@ -84,6 +84,10 @@ public static class Atomic
         {
             throw new OutputPathException($"cannot write {path}: permission denied in {Path.GetDirectoryName(tmp)} (a temporary file is created beside the target, then renamed)", e);
         }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new OutputPathException($"cannot write {path}: the folder {Path.GetDirectoryName(tmp)} does not accept new files (a special or read-only file system?)", e);
+        }
         catch (IOException e)
         {
             throw new OutputPathException($"cannot write {path}: {e.Message.Replace(tmp, Path.GetDirectoryName(tmp))}", e);

@@ -30,13 +30,15 @@ public static class Program
         {
             var kind = ViXml.Common.UserError.Classify(e);
             var line = ViXml.Common.UserError.OneLine(e);
-            if (kind == ViXml.Common.ErrorKind.Environment && IsStdoutFailure(e)) line = $"cannot write the output: {line}";
+            if (IsStdoutFailure(e))
+                line = e is UnauthorizedAccessException ? "cannot write to standard output: it is closed or not writable"
+                    : $"cannot write to standard output: {e.Message}";
             return Report(line, ViXml.Common.UserError.ExitCode(kind), verbose ? e : null);
         }
         return code;
     }
 
-    private static bool IsStdoutFailure(Exception e) => e is IOException && e.StackTrace is string st
+    private static bool IsStdoutFailure(Exception e) => e is IOException or UnauthorizedAccessException && e.StackTrace is string st
         && (st.Contains("System.ConsolePal", StringComparison.Ordinal) || st.Contains("ConsoleStream", StringComparison.Ordinal));
 
     private static int Report(string line, int code, Exception? trace)

@@ -42,7 +42,11 @@ public sealed class MetricsCommand : ICliCommand
             {
                 var y = XcSparse.Read(pr.GetValue(truth)!);
                 if (kk > Math.Max(1, y.Cols))
-                    throw new CliException($"--k {kk} exceeds the number of labels in {pr.GetValue(truth)} ({y.Cols}); use --k <= {Math.Max(1, y.Cols)}");
+                {
+                    // a cut-off past the number of labels ranks nothing new: bounded, and said so
+                    Console.Error.WriteLine($"note: --k {kk} exceeds the {y.Cols} labels of {pr.GetValue(truth)}; computing @1..{Math.Max(1, y.Cols)}");
+                    kk = Math.Max(1, y.Cols);
+                }
                 var s = XcSparse.Read(pr.GetValue(scores)!);
                 double[]? w = null;
                 if (pr.GetValue(train) is string trainPath)
