@@ -115,6 +115,16 @@ public sealed class Notebook
 
     public static Notebook Parse(string json, string? path = null)
     {
+        try { return ParseCore(json, path); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException)
+        {
+            // e.g. a duplicate key (System.Text.Json builds objects lazily) or a value of an unexpected kind
+            throw new NotebookFormatException($"{path ?? "(notebook)"}: malformed notebook ({e.Message})", e);
+        }
+    }
+
+    private static Notebook ParseCore(string json, string? path)
+    {
         var where = path ?? "(notebook)";
         JsonNode? node;
         try

@@ -75,7 +75,9 @@ public static class TokenizerJson
     }
 
     /// <summary>The "type" of model (e.g. "WordPiece", "BPE") without loading the tables.</summary>
-    public static string ModelType(string path)
+    public static string ModelType(string path) => Guard(path, () => ModelTypeCore(path));
+
+    private static string ModelTypeCore(string path)
     {
         using var f = Open(path, readTables: false);
         return Str(Obj(f.Root, "model", path), "type", path, "model");
@@ -217,7 +219,23 @@ public static class TokenizerJson
 
     /// <summary>Loads a BERT-style tokenizer.json: WordPiece model, BertNormalizer, BertPreTokenizer, and a
     /// TemplateProcessing/BertProcessing post-processor for the [CLS]/[SEP] template.</summary>
-    public static WordPieceTokenizer LoadWordPiece(string path)
+    public static WordPieceTokenizer LoadWordPiece(string path) => Guard(path, () => LoadWordPieceCore(path));
+
+    /// <summary>
+    /// Runs a loader so that any malformed value it trips over (a number where a string belongs, an id beyond int,
+    /// invalid UTF-8 inside a string, a duplicate key) is an <see cref="InvalidDataException"/> naming the file.
+    /// </summary>
+    private static T Guard<T>(string path, Func<T> load)
+    {
+        try { return load(); }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException or OverflowException
+                                      or ArgumentException and not ArgumentNullException)
+        {
+            throw new InvalidDataException($"{path}: malformed tokenizer file ({e.Message})", e);
+        }
+    }
+
+    private static WordPieceTokenizer LoadWordPieceCore(string path)
     {
         using var file = Open(path);
         var root = file.Root;
@@ -426,7 +444,10 @@ public static class TokenizerJson
     /// <param name="path">The tokenizer.json.</param>
     /// <param name="maxAddedTokenId">Keep only added tokens with ids up to this (Qwen2.5: 151664); null keeps all.</param>
     /// <param name="padToken">Padding token; default padding.pad_token, else "&lt;|endoftext|&gt;".</param>
-    public static ByteLevelBpeTokenizer LoadBpe(string path, int? maxAddedTokenId = null, string? padToken = null)
+    public static ByteLevelBpeTokenizer LoadBpe(string path, int? maxAddedTokenId = null, string? padToken = null) =>
+        Guard(path, () => LoadBpeCore(path, maxAddedTokenId, padToken));
+
+    private static ByteLevelBpeTokenizer LoadBpeCore(string path, int? maxAddedTokenId, string? padToken)
     {
         using var file = Open(path);
         var root = file.Root;

@@ -146,7 +146,12 @@ public static class DatasetCheck
         if (!File.Exists(path)) { rep.Warnings.Add($"{path}: missing (no checksums to verify)"); return; }
         rep.Errors.AddRange(DatasetManifest.Verify(dir, checksums: true));
         JsonElement root;
-        try { root = JsonDocument.Parse(File.ReadAllBytes(path)).RootElement.Clone(); }
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) return;   // reported by DatasetManifest.Verify
+            root = JsonDocument.Parse(bytes).RootElement.Clone();
+        }
         catch (JsonException) { return; }
         if (root.ValueKind != JsonValueKind.Object) return;
         if (root.TryGetProperty("stats", out var stats) && stats.ValueKind == JsonValueKind.Object)

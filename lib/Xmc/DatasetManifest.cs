@@ -24,7 +24,9 @@ public static class DatasetManifest
         JsonElement root;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var bytes = File.ReadAllBytes(path);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) { errors.Add($"{path}: not valid UTF-8"); return errors; }
+            using var doc = JsonDocument.Parse(bytes);
             root = doc.RootElement.Clone();
         }
         catch (JsonException e) { errors.Add($"{path}: invalid JSON ({e.Message})"); return errors; }

@@ -53,10 +53,13 @@ public static class RunFolder
         try
         {
             var text = File.ReadAllText(path, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true));
-            return JsonNode.Parse(text) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object");
+            var o = JsonNode.Parse(text) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object");
+            _ = o.Count; // builds the dictionary now: a duplicate key fails here, naming the file, not later
+            return o;
         }
         catch (JsonException e) { throw new InvalidDataException($"{path}: broken run record (not valid JSON: {e.Message})"); }
         catch (DecoderFallbackException) { throw new InvalidDataException($"{path}: broken run record (not UTF-8 text)"); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{path}: broken run record ({e.Message})"); }
     }
 
     /// <summary>The checkpoint folders in the order to try (newest first).</summary>
@@ -103,6 +106,7 @@ public static class RunFolder
         }
         catch (JsonException e) { return $"state.json is not valid JSON ({e.Message})"; }
         catch (FormatException) { return "state.json: EpochsDone is not an integer"; }
+        catch (InvalidOperationException e) { return $"state.json is malformed ({e.Message})"; }
         foreach (var f in new[] { "model.safetensors", "optimizer.safetensors" })
         {
             var p = Path.Combine(dir, f);
