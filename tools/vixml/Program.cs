@@ -15,6 +15,7 @@ public static class Program
     public static int Run(string[] args)
     {
         bool verbose = args.Contains("--verbose") || Environment.GetEnvironmentVariable("VIXML_VERBOSE") == "1";
+        Verbose = verbose;
         int code;
         try
         {
@@ -37,6 +38,9 @@ public static class Program
         }
         return code;
     }
+
+    /// <summary>True while a command line with --verbose runs: user errors then also print their trace.</summary>
+    internal static bool Verbose { get; private set; }
 
     private static bool IsStdoutFailure(Exception e) => e is IOException or UnauthorizedAccessException && e.StackTrace is string st
         && (st.Contains("System.ConsolePal", StringComparison.Ordinal) || st.Contains("ConsoleStream", StringComparison.Ordinal));

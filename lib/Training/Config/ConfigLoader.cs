@@ -92,6 +92,11 @@ public static class ConfigLoader
         var stream = new YamlStream();
         try { stream.Load(new StringReader(yaml)); }
         catch (YamlException e) { throw new ConfigException($"{source}:{e.Start.Line}: YAML syntax error: {e.Message}"); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
+        {
+            // YamlDotNet's scanner throws these on some malformed inputs instead of a YamlException
+            throw new ConfigException($"{source}: YAML syntax error ({e.Message})");
+        }
         if (stream.Documents.Count == 0) return new YamlMappingNode();
         if (stream.Documents.Count > 1) throw new ConfigException($"{source}: expected one YAML document, found {stream.Documents.Count}");
         return stream.Documents[0].RootNode as YamlMappingNode
@@ -112,7 +117,7 @@ public static class ConfigLoader
             stream.Load(new StringReader($"v: {text}"));
             value = ((YamlMappingNode)stream.Documents[0].RootNode).Children[new YamlScalarNode("v")];
         }
-        catch (YamlException)
+        catch (Exception e) when (e is YamlException or InvalidOperationException or ArgumentException)
         {
             value = new YamlScalarNode(text);
         }
