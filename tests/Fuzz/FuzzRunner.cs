@@ -26,6 +26,17 @@ internal static class FuzzRunner
     /// <summary>Allocation allowed per case: a fixed 48 MiB plus 32 times the input size.</summary>
     public static long AllocationBound(long inputBytes) => (48L << 20) + 32 * inputBytes;
 
+    /// <summary>The inputs of a run: the seeds themselves first, then mutations. Deterministic for (seeds, seed).</summary>
+    public static IEnumerable<byte[]> Cases(IReadOnlyList<byte[]> seeds, ulong seed, int cases)
+    {
+        var m = new Mutator(seed);
+        for (int i = 0; i < cases; i++)
+        {
+            var baseSeed = seeds[m.Below(seeds.Count)];
+            yield return i < seeds.Count ? seeds[i] : m.Mutate(baseSeed, seeds[m.Below(seeds.Count)]);
+        }
+    }
+
     public static FuzzStats Run(FuzzFormat format, int cases, ulong seed)
     {
         var stats = new FuzzStats();
@@ -33,13 +44,12 @@ internal static class FuzzRunner
         var root = Path.Combine(Path.GetTempPath(), $"vixml-fuzz-{format.Name}-{Environment.ProcessId}-{seed}");
         try
         {
-            var m = new Mutator(seed);
             var scratch = Path.Combine(root, "case");
             bool prepared = false;
-            for (int i = 0; i < cases; i++)
+            int i = -1;
+            foreach (var bytes in Cases(seeds, seed, cases))
             {
-                var baseSeed = seeds[m.Below(seeds.Count)];
-                var bytes = i < seeds.Count ? seeds[i] : m.Mutate(baseSeed, seeds[m.Below(seeds.Count)]);
+                i++;
                 if (!prepared || format.Prepare is not null)
                 {
                     // folders with side files are rebuilt per case (a reader may not change them, but be safe)
@@ -60,22 +70,32 @@ internal static class FuzzRunner
                 long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
                 stats.MaxAllocated = Math.Max(stats.MaxAllocated, allocated);
                 string Describe() => $"{format.Name} case {i} (seed {seed}, {bytes.Length} bytes, base64 {Convert.ToBase64String(bytes.AsSpan(0, Math.Min(bytes.Length, 300)))})";
+                bool failed = false;
                 if (error is null) stats.Valid++;
                 else if (UserError.Classify(error) is ErrorKind.Input or ErrorKind.Environment && error is not UnauthorizedAccessException) stats.Clear++;
                 else
                 {
                     stats.Crash++;
+                    failed = true;
                     if (stats.Failures.Count < 5) stats.Failures.Add($"{Describe()}: {error.GetType().Name}: {error.Message}\n{error.StackTrace}");
                 }
                 if (allocated > AllocationBound(bytes.Length))
                 {
                     stats.OverAlloc++;
+                    failed = true;
                     if (stats.Failures.Count < 5) stats.Failures.Add($"{Describe()}: allocated {allocated:N0} bytes");
                 }
                 if (sw.Elapsed.TotalSeconds > 5)
                 {
                     stats.Slow++;
+                    failed = true;
                     if (stats.Failures.Count < 5) stats.Failures.Add($"{Describe()}: took {sw.Elapsed.TotalSeconds:F1} s");
+                }
+                // keep failing inputs for a regression test: VIXML_FUZZ_CRASH_DIR=/some/folder
+                if (failed && Environment.GetEnvironmentVariable("VIXML_FUZZ_CRASH_DIR") is { Length: > 0 } keep)
+                {
+                    Directory.CreateDirectory(keep);
+                    File.WriteAllBytes(Path.Combine(keep, $"{format.Name}-{seed}-{i}-{Path.GetFileName(format.FileName)}"), bytes);
                 }
             }
         }
