@@ -110,7 +110,13 @@ public sealed class Notebook
     public static Notebook Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"notebook not found: {path}", path);
-        return Parse(File.ReadAllText(path), path);
+        byte[] bytes;
+        try { bytes = ViXml.Common.InputFile.ReadAllBytes(path, 512L << 20); }
+        catch (Exception e) when (e is ViXml.Common.InputFileException or ViXml.Common.InputLimitException)
+        {
+            throw new NotebookFormatException(e.Message, e);
+        }
+        return Parse(System.Text.Encoding.UTF8.GetString(bytes), path);
     }
 
     public static Notebook Parse(string json, string? path = null)
@@ -149,6 +155,10 @@ public sealed class Notebook
                 throw new NotebookFormatException($"{where}: cell {i} has unknown cell_type '{type}'");
             if (c["source"] is not (JsonArray or JsonValue))
                 throw new NotebookFormatException($"{where}: cell {i} has no \"source\"");
+            // nbformat: a string or a list of strings (a number or an object would be silently stringified)
+            bool IsString(JsonNode? n) => n is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String;
+            if (!(IsString(c["source"]) || c["source"] is JsonArray sa && sa.All(IsString)))
+                throw new NotebookFormatException($"{where}: cell {i} \"source\" must be a string or a list of strings");
             cells.Add(new NotebookCell((JsonObject)c.DeepClone()));
         }
         root.Remove("cells");

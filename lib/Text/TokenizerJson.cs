@@ -208,6 +208,8 @@ public static class TokenizerJson
             if (t.ValueKind != JsonValueKind.Object) throw Bad(path, at, "an object");
             int id = OptInt(t, "id", path, at) ?? throw Bad(path, at + ".id", "an integer");
             if (id < 0) throw Bad(path, at + ".id", "non-negative");
+            // ids size the id -> token table: bound them before anything is allocated (the largest vocabularies: ~10^6)
+            if (id >= MaxTokenId) throw Bad(path, at + ".id", $"below {MaxTokenId:N0} (got {id})");
             list.Add(new AddedToken(Str(t, "content", path, at), id, OptBool(t, "special", path, at) ?? false,
                 OptBool(t, "lstrip", path, at) ?? false, OptBool(t, "rstrip", path, at) ?? false,
                 OptBool(t, "single_word", path, at) ?? false));
@@ -219,6 +221,9 @@ public static class TokenizerJson
 
     /// <summary>Loads a BERT-style tokenizer.json: WordPiece model, BertNormalizer, BertPreTokenizer, and a
     /// TemplateProcessing/BertProcessing post-processor for the [CLS]/[SEP] template.</summary>
+    /// <summary>Largest token id accepted (ids size the id-to-token table).</summary>
+    public const int MaxTokenId = 1 << 24;
+
     public static WordPieceTokenizer LoadWordPiece(string path) => Guard(path, () => LoadWordPieceCore(path));
 
     /// <summary>

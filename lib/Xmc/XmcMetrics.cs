@@ -100,8 +100,8 @@ public static class XmcMetrics
         var idcgPrefix = new double[k + 1];            // idcgPrefix[m] = sum of the first m discounts
         for (int j = 0; j < k; j++) idcgPrefix[j + 1] = idcgPrefix[j] + discount[j];
 
-        // Block size depends only on n and k (never on the thread count): at most ~4M partial sums in all.
-        int blockRows = (int)Math.Max(BlockRows, ((long)n + Math.Max(1, (1 << 22) / k) - 1) / Math.Max(1, (1 << 22) / k));
+        // Block size depends only on n and k (never on the thread count): at most ~7 x 512K partial sums (29 MB) in all.
+        int blockRows = (int)Math.Max(BlockRows, ((long)n + Math.Max(1, (1 << 19) / k) - 1) / Math.Max(1, (1 << 19) / k));
         int blocks = n == 0 ? 0 : (int)(((long)n + blockRows - 1) / blockRows);
         var partial = new Sums[blocks];
         int threads = Math.Min(maxThreads > 0 ? maxThreads : Environment.ProcessorCount, blocks);

@@ -73,4 +73,26 @@ public class FuzzRegressionTests : IDisposable
             Assert.Throws<ConfigException>(() => ConfigLoader.LoadFile<TrainConfig>(q));
         }
     }
+
+    [Theory]
+    [InlineData("42")]
+    [InlineData("[\"a\", 3]")]
+    [InlineData("{\"x\": 1}")]
+    public void NotebookSourceThatIsNotText(string source)   // was silently stringified
+    {
+        var p = W("n.ipynb", B("{\"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}, \"cells\": [{\"cell_type\": \"code\", \"metadata\": {}, \"outputs\": [], \"execution_count\": null, \"source\": " + source + "}]}"));
+        Assert.Contains("\"source\"", Assert.Throws<NotebookFormatException>(() => Notebook.Load(p)).Message);
+    }
+
+    [Fact]
+    public void AddedTokenIdNearIntMax()   // was a 2^31-entry table allocation (tokenizer-json, long run, seed 7)
+    {
+        var p = W("tokenizer.json", B("{\"added_tokens\": [{\"id\": 2147483647, \"content\": \"<new>\", \"special\": false}], " +
+            "\"normalizer\": {\"type\": \"BertNormalizer\", \"lowercase\": false}, \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, " +
+            "\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"[PAD]\": 0, \"[CLS]\": 1, \"[SEP]\": 2, \"[UNK]\": 3}}}"));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => TokenizerLoader.FromFile(p));
+        Assert.Contains("added_tokens[0].id", e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20);
+    }
 }
