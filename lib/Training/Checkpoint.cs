@@ -42,8 +42,13 @@ public static class Checkpoint
         Atomic.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(
             new StateJson(state.EpochsDone, state.Step, state.Sampler, state.PositiveRng, state.Stale?.Length ?? 0),
             new JsonSerializerOptions { WriteIndented = false }) + "\n");
-        if (Directory.Exists(old)) Directory.Delete(old, true);
-        if (Directory.Exists(final)) Directory.Move(final, old);
+        // A damaged newest checkpoint (resume fell back to checkpoint.old) never pushes out the good previous one.
+        if (Directory.Exists(final) && Runs.RunFolder.CheckpointProblem(final) is not null) Directory.Delete(final, true);
+        if (Directory.Exists(final))
+        {
+            if (Directory.Exists(old)) Directory.Delete(old, true);
+            Directory.Move(final, old);
+        }
         Directory.Move(tmp, final);
         // checkpoint.old stays: the fallback when the newest checkpoint is found damaged on resume
     }

@@ -36,7 +36,7 @@ public sealed class TrainCommand : ICliCommand
                 else
                 {
                     ViXml.Training.Runs.RunFolder.ReadRunJson(dir);
-                    if (ViXml.Training.Runs.RunFolder.FindCheckpoint(dir, Console.Error) is null)
+                    if (ViXml.Training.Runs.RunFolder.FindCheckpoint(dir) is null)
                         throw new CliException($"{dir}: no checkpoint to resume from");
                 }
             }
