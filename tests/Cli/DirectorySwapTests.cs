@@ -59,4 +59,28 @@ public class DirectorySwapTests : IDisposable
         Assert.Throws<OutputPathException>(() => DebianDatasets.BuildTo("debian-deps-titles", "full", apt, foreign));
         Assert.True(File.Exists(Path.Combine(foreign, "notes.txt")));
     }
+
+    [Fact]
+    public void SigkillDuringARebuildNeverLeavesAMixedOrMissingDataset()
+    {
+        var ds = Path.Combine(_dir, "apps");
+        var apt = Repo.Fixture("apt-fake");
+        DebianDatasets.BuildTo("debian-apps-mm", "full", AptInputs.FromDirectory(apt), ds);
+        int icons = Directory.GetFiles(Path.Combine(ds, "images")).Length;
+        var dll = Path.Combine(AppContext.BaseDirectory, "vixml.dll");
+        foreach (var delayMs in new[] { 300, 600, 900, 1200, 1600, 2200 })
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet", [dll, "data", "build", "debian-apps-mm", "--size", "full", "--apt-dir", apt, "--out", ds])
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            Thread.Sleep(delayMs);
+            try { p.Kill(); } catch (InvalidOperationException) { /* finished already */ }
+            p.WaitForExit();
+            // whatever the moment: the folder is a whole dataset that matches its manifest
+            Assert.Empty(ViXml.Xmc.DatasetManifest.Verify(ds, checksums: true));
+            Assert.Equal(icons, Directory.GetFiles(Path.Combine(ds, "images")).Length);
+        }
+        DebianDatasets.BuildTo("debian-apps-mm", "full", AptInputs.FromDirectory(apt), ds);   // cleans what the kills left
+        Assert.Equal(["apps"], Directory.GetDirectories(_dir).Select(Path.GetFileName));
+    }
 }
