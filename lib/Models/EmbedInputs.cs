@@ -16,10 +16,8 @@ public static class EmbedInputs
     {
         if (!File.Exists(path)) throw new EmbedInputException($"{path}: file not found");
         var rows = new List<long[]>();
-        var lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var (lineNo, line) in Lines(path))
         {
-            lineNo++;
             var parts = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length == 0)
                 throw new EmbedInputException($"{path}:{lineNo}: empty sequence (every line must hold at least one token id)");
@@ -44,7 +42,20 @@ public static class EmbedInputs
     public static List<string> ReadTexts(string path)
     {
         if (!File.Exists(path)) throw new EmbedInputException($"{path}: file not found");
-        return File.ReadLines(path).ToList();
+        // strict UTF-8: invalid bytes are an error naming the line, never silently replaced; NUL bytes likewise
+        return Lines(path).Select(l => l.Text).ToList();
+    }
+
+    private static IEnumerable<(int Line, string Text)> Lines(string path)
+    {
+        using var e = ViXml.Common.InputFile.ReadLines(path, maxLineBytes: 1 << 24).GetEnumerator();
+        while (true)
+        {
+            try { if (!e.MoveNext()) yield break; }
+            catch (ViXml.Common.InputFileException x) { throw new EmbedInputException(x.Message); }
+            var (no, text) = e.Current;
+            yield return (no, text.EndsWith('\r') ? text[..^1] : text);
+        }
     }
 
     /// <summary>Right-pads rows [start, start+count) to their longest length: flat (B*T) ids and mask.</summary>

@@ -110,10 +110,26 @@ public sealed class Notebook
     public static Notebook Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"notebook not found: {path}", path);
-        return Parse(File.ReadAllText(path), path);
+        byte[] bytes;
+        try { bytes = ViXml.Common.InputFile.ReadAllBytes(path, 512L << 20); }
+        catch (Exception e) when (e is ViXml.Common.InputFileException or ViXml.Common.InputLimitException)
+        {
+            throw new NotebookFormatException(e.Message, e);
+        }
+        return Parse(System.Text.Encoding.UTF8.GetString(bytes), path);
     }
 
     public static Notebook Parse(string json, string? path = null)
+    {
+        try { return ParseCore(json, path); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException)
+        {
+            // e.g. a duplicate key (System.Text.Json builds objects lazily) or a value of an unexpected kind
+            throw new NotebookFormatException($"{path ?? "(notebook)"}: malformed notebook ({e.Message})", e);
+        }
+    }
+
+    private static Notebook ParseCore(string json, string? path)
     {
         var where = path ?? "(notebook)";
         JsonNode? node;

@@ -29,7 +29,7 @@ public static class TokenizerJson
     internal static TokenizerFile Open(string path, bool readTables = true)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"tokenizer file not found: {path}", path);
-        var bytes = File.ReadAllBytes(path);
+        var bytes = ViXml.Common.InputFile.ReadAllBytes(path);
         (int Start, int End) vocabAt = (-1, -1), mergesAt = (-1, -1);
         try
         {
@@ -75,7 +75,9 @@ public static class TokenizerJson
     }
 
     /// <summary>The "type" of model (e.g. "WordPiece", "BPE") without loading the tables.</summary>
-    public static string ModelType(string path)
+    public static string ModelType(string path) => Guard(path, () => ModelTypeCore(path));
+
+    private static string ModelTypeCore(string path)
     {
         using var f = Open(path, readTables: false);
         return Str(Obj(f.Root, "model", path), "type", path, "model");
@@ -206,6 +208,8 @@ public static class TokenizerJson
             if (t.ValueKind != JsonValueKind.Object) throw Bad(path, at, "an object");
             int id = OptInt(t, "id", path, at) ?? throw Bad(path, at + ".id", "an integer");
             if (id < 0) throw Bad(path, at + ".id", "non-negative");
+            // ids size the id -> token table: bound them before anything is allocated (the largest vocabularies: ~10^6)
+            if (id >= MaxTokenId) throw Bad(path, at + ".id", $"below {MaxTokenId:N0} (got {id})");
             list.Add(new AddedToken(Str(t, "content", path, at), id, OptBool(t, "special", path, at) ?? false,
                 OptBool(t, "lstrip", path, at) ?? false, OptBool(t, "rstrip", path, at) ?? false,
                 OptBool(t, "single_word", path, at) ?? false));
@@ -217,7 +221,26 @@ public static class TokenizerJson
 
     /// <summary>Loads a BERT-style tokenizer.json: WordPiece model, BertNormalizer, BertPreTokenizer, and a
     /// TemplateProcessing/BertProcessing post-processor for the [CLS]/[SEP] template.</summary>
-    public static WordPieceTokenizer LoadWordPiece(string path)
+    /// <summary>Largest token id accepted (ids size the id-to-token table).</summary>
+    public const int MaxTokenId = 1 << 24;
+
+    public static WordPieceTokenizer LoadWordPiece(string path) => Guard(path, () => LoadWordPieceCore(path));
+
+    /// <summary>
+    /// Runs a loader so that any malformed value it trips over (a number where a string belongs, an id beyond int,
+    /// invalid UTF-8 inside a string, a duplicate key) is an <see cref="InvalidDataException"/> naming the file.
+    /// </summary>
+    private static T Guard<T>(string path, Func<T> load)
+    {
+        try { return load(); }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException or OverflowException
+                                      or ArgumentException and not ArgumentNullException)
+        {
+            throw new InvalidDataException($"{path}: malformed tokenizer file ({e.Message})", e);
+        }
+    }
+
+    private static WordPieceTokenizer LoadWordPieceCore(string path)
     {
         using var file = Open(path);
         var root = file.Root;
@@ -427,7 +450,7 @@ public static class TokenizerJson
     /// <param name="maxAddedTokenId">Keep only added tokens with ids up to this (Qwen2.5: 151664); null keeps all.</param>
     /// <param name="padToken">Padding token; default padding.pad_token, else "&lt;|endoftext|&gt;".</param>
     public static ByteLevelBpeTokenizer LoadBpe(string path, int? maxAddedTokenId = null, string? padToken = null) =>
-        ReadBpe(path, maxAddedTokenId, padToken).Build();
+        Guard(path, () => ReadBpe(path, maxAddedTokenId, padToken).Build());
 
     /// <summary>The parts of a byte-level BPE tokenizer.json (checked as <see cref="LoadBpe"/> documents), before any
     /// engine is built from them: ours (<see cref="BpeSpec.Build"/>) or Microsoft.ML.Tokenizers' (<see cref="MlTokenizers"/>).</summary>

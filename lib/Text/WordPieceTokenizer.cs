@@ -133,10 +133,11 @@ public sealed class WordPieceTokenizer : TokenizerBase
     public static WordPieceTokenizer FromVocabFile(string path, WordPieceOptions? options = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"vocabulary file not found: {path}", path);
-        var text = File.ReadAllText(path, new UTF8Encoding(false, true));
-        var lines = text.Split('\n');
-        int n = lines.Length;
-        if (n > 0 && lines[^1].Length == 0) n--; // the final newline does not start a token
+        // One token per line, UTF-8; a binary file (NUL bytes, invalid UTF-8, endless lines) is named with its line.
+        List<string> lines;
+        try { lines = ViXml.Common.InputFile.ReadLines(path, maxLineBytes: 1 << 16).Select(l => l.Text).ToList(); }
+        catch (ViXml.Common.InputFileException e) { throw new InvalidDataException($"{e.Message} (a vocab.txt holds one token per line)"); }
+        int n = lines.Count;
         if (n == 0) throw new InvalidDataException($"{path}: the vocabulary is empty");
         var vocab = new string[n];
         for (int i = 0; i < n; i++) vocab[i] = lines[i].TrimEnd(); // HF trims trailing whitespace (and '\r')

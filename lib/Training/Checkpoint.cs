@@ -23,16 +23,9 @@ public static class Checkpoint
 
     private sealed record StateJson(int EpochsDone, long Step, NgameSampler.SamplerState Sampler, ulong[] PositiveRng, int StaleLength);
 
-    /// <summary>The checkpoint folder to resume from (the previous one if a swap was interrupted), or null.</summary>
-    public static string? Find(string runDir)
-    {
-        foreach (var name in new[] { DirName, DirName + ".old" })
-        {
-            var d = Path.Combine(runDir, name);
-            if (File.Exists(Path.Combine(d, "state.json"))) return d;
-        }
-        return null;
-    }
+    /// <summary>The newest complete checkpoint folder to resume from (the previous one when the newest is damaged or a
+    /// swap was interrupted), or null when there is none; a clear error when every one is damaged.</summary>
+    public static string? Find(string runDir, TextWriter? log = null) => Runs.RunFolder.FindCheckpoint(runDir, log);
 
     public static void Save(string runDir, SiameseModel model, Optim.AdamW opt, State state)
     {
@@ -51,10 +44,15 @@ public static class Checkpoint
         Atomic.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(
             new StateJson(state.EpochsDone, state.Step, state.Sampler, state.PositiveRng, state.Stale?.Length ?? 0),
             new JsonSerializerOptions { WriteIndented = false }) + "\n");
-        if (Directory.Exists(old)) Directory.Delete(old, true);
-        if (Directory.Exists(final)) Directory.Move(final, old);
+        // A damaged newest checkpoint (resume fell back to checkpoint.old) never pushes out the good previous one.
+        if (Directory.Exists(final) && Runs.RunFolder.CheckpointProblem(final) is not null) Directory.Delete(final, true);
+        if (Directory.Exists(final))
+        {
+            if (Directory.Exists(old)) Directory.Delete(old, true);
+            Directory.Move(final, old);
+        }
         Directory.Move(tmp, final);
-        if (Directory.Exists(old)) Directory.Delete(old, true);
+        // checkpoint.old stays: the fallback when the newest checkpoint is found damaged on resume
     }
 
     /// <summary>Loads parameters and optimiser state into the given objects and returns the rest.</summary>

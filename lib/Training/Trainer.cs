@@ -74,10 +74,10 @@ public sealed class Trainer
     {
         var wall = Stopwatch.StartNew();
         if (C.Run.Threads > 0) set_num_threads(C.Run.Threads);
-        if (!resume && File.Exists(Path.Combine(runDir, "run.json")) && Directory.Exists(Path.Combine(runDir, Checkpoint.DirName)))
-            throw new InvalidOperationException($"{runDir} already holds a run; use --resume to continue it or another --out");
-        if (resume && Checkpoint.Find(runDir) is null)
+        if (!resume) Runs.RunFolder.CheckNew(runDir);
+        else if (Checkpoint.Find(runDir, _log) is null)
             throw new InvalidOperationException($"{runDir}: no checkpoint to resume from");
+        else Runs.RunFolder.ReadRunJson(runDir);
 
         // ---- data
         var sw = Stopwatch.StartNew();

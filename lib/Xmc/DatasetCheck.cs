@@ -30,7 +30,11 @@ public static class DatasetCheck
     public static DatasetStats Stats(string dir)
     {
         if (!Directory.Exists(dir)) throw new FileNotFoundException($"{dir}: no such dataset folder");
-        return DatasetStats.Compute(XcSparse.Read(Path.Combine(dir, "trn_X_Y.txt")), XcSparse.Read(Path.Combine(dir, "tst_X_Y.txt")));
+        var trn = XcSparse.Read(Path.Combine(dir, "trn_X_Y.txt"));
+        var tst = XcSparse.Read(Path.Combine(dir, "tst_X_Y.txt"));
+        if (trn.Cols != tst.Cols)
+            throw new XmcFormatException(Path.Combine(dir, "tst_X_Y.txt"), 1, $"{tst.Cols} labels in the header but trn_X_Y.txt has {trn.Cols}");
+        return DatasetStats.Compute(trn, tst);
     }
 
     public static DatasetCheckReport Run(string dir)
@@ -62,7 +66,6 @@ public static class DatasetCheck
             string[] lines;
             try { lines = RawText.Read(P(f)); }
             catch (XmcFormatException e) { rep.Errors.Add(e.Message); return; }
-            catch (System.Text.DecoderFallbackException e) { rep.Errors.Add($"{P(f)}: not valid UTF-8 ({e.Message})"); return; }
             if (expected is int n && lines.Length != n)
                 rep.Errors.Add($"{P(f)}: {lines.Length} lines but there are {n} {what}");
             int empty = lines.Count(l => l.Length == 0);
@@ -160,27 +163,25 @@ public static class DatasetCheck
     {
         var path = Path.Combine(dir, "manifest.json");
         if (!File.Exists(path)) { rep.Warnings.Add($"{path}: missing (no checksums to verify)"); return; }
+        rep.Errors.AddRange(DatasetManifest.Verify(dir, checksums: true));
         JsonElement root;
-        try { root = JsonDocument.Parse(File.ReadAllText(path)).RootElement.Clone(); }
-        catch (JsonException e) { rep.Errors.Add($"{path}: invalid JSON ({e.Message})"); return; }
-        if (root.TryGetProperty("outputs", out var outputs) && outputs.ValueKind == JsonValueKind.Array)
+        try
         {
-            foreach (var o in outputs.EnumerateArray())
-            {
-                var f = o.GetProperty("file").GetString()!;
-                var expected = o.GetProperty("sha256").GetString();
-                var p = Path.Combine(dir, f);
-                string? actual = Directory.Exists(p) ? DatasetWriter.DirectoryDigest(p) : File.Exists(p) ? AptInputs.Sha256File(p) : null;
-                if (actual is null) rep.Errors.Add($"{path}: lists {f}, which is missing");
-                else if (actual != expected) rep.Errors.Add($"{p}: sha256 differs from manifest.json (modified or corrupted copy)");
-            }
+            var bytes = File.ReadAllBytes(path);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) return;   // reported by DatasetManifest.Verify
+            root = JsonDocument.Parse(bytes).RootElement.Clone();
         }
-        if (root.TryGetProperty("stats", out var stats))
+        catch (JsonException) { return; }
+        if (root.ValueKind != JsonValueKind.Object) return;
+        if (root.TryGetProperty("stats", out var stats) && stats.ValueKind == JsonValueKind.Object)
         {
             void Count(string key, int? actual)
             {
-                if (actual is int a && stats.TryGetProperty(key, out var v) && v.GetInt64() != a)
-                    rep.Errors.Add($"{path}: stats.{key} = {v.GetInt64()} but the folder has {a}");
+                if (actual is not int a || !stats.TryGetProperty(key, out var v)) return;
+                if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long want))
+                    rep.Errors.Add($"{path}: stats.{key} must be an integer, found {v.ValueKind}");
+                else if (want != a)
+                    rep.Errors.Add($"{path}: stats.{key} = {want} but the folder has {a}");
             }
             Count("train_points", trn?.Rows);
             Count("test_points", tst?.Rows);

@@ -41,10 +41,11 @@ public sealed class FilterPairs
     public static FilterPairs Read(string path, int? rows = null, int? cols = null)
     {
         var f = new FilterPairs();
-        int lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        IEnumerable<(int Line, string Text)> lines;
+        try { lines = InputFile.ReadLines(path).ToList(); }
+        catch (InputFileException e) { throw new XmcFormatException(e.File, e.Line, e.Detail); }
+        foreach (var (lineNo, line) in lines)
         {
-            lineNo++;
             if (line.Length == 0) continue;
             var parts = line.Split(' ', '\t');
             if (parts.Length != 2

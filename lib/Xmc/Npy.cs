@@ -21,7 +21,10 @@ public sealed class NpyArray
 
     public NpyArray(NpyDType dtype, long[] shape, byte[] data)
     {
-        long n = Count(shape);
+        long n;
+        try { n = checked(Count(shape) * ElementSize(dtype)) / ElementSize(dtype); }
+        catch (OverflowException) { throw new ArgumentException($"shape ({string.Join(", ", shape)}) is too large"); }
+        if (shape.Any(d => d < 0)) throw new ArgumentException($"negative dimension in shape ({string.Join(", ", shape)})");
         if (n * ElementSize(dtype) != data.Length)
             throw new ArgumentException($"shape ({string.Join(", ", shape)}) needs {n * ElementSize(dtype)} bytes, got {data.Length}");
         DType = dtype; Shape = shape; Data = data;
@@ -30,7 +33,7 @@ public sealed class NpyArray
     public long Length => Count(Shape);
 
     public static int ElementSize(NpyDType t) => t is NpyDType.Float32 or NpyDType.Int32 ? 4 : 8;
-    internal static long Count(long[] shape) => shape.Aggregate(1L, (a, b) => a * b);
+    internal static long Count(long[] shape) => shape.Aggregate(1L, (a, b) => checked(a * b));
 
     /// <summary>The elements as float32 (float64 is narrowed; integer types are an error).</summary>
     public float[] ToFloat32()
@@ -70,9 +73,18 @@ public static class Npy
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
+    /// <summary>Largest .npy file read (one .NET array holds the data): larger files are refused with their size.</summary>
+    public static readonly long MaxFileBytes = Array.MaxLength;
+
     public static NpyArray Read(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        byte[] bytes;
+        try { bytes = InputFile.ReadAllBytes(path, MaxFileBytes); }
+        catch (InputFileException e) { throw new XmcFormatException(e.File, 0, e.Detail); }
+        catch (InputLimitException)
+        {
+            throw new XmcFormatException(path, 0, $"{new FileInfo(path).Length:N0} bytes: .npy files over {MaxFileBytes:N0} bytes (2 GiB) are not supported; split the array");
+        }
         return Read(bytes, path);
     }
 
@@ -81,18 +93,22 @@ public static class Npy
         if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
             throw new XmcFormatException(name, 0, "not a .npy file (missing \\x93NUMPY magic)");
         int major = bytes[6];
-        int headerLen, headerStart;
+        long headerLen;
+        int headerStart;
         switch (major)
         {
             case 1: headerLen = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); headerStart = 10; break;
             case 2 or 3:
                 if (bytes.Length < 12) throw new XmcFormatException(name, 0, "truncated .npy header");
-                headerLen = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8))); headerStart = 12; break;
+                headerLen = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)); headerStart = 12; break;
             default: throw new XmcFormatException(name, 0, $"unsupported .npy format version {major}.{bytes[7]}");
         }
-        if (headerStart + headerLen > bytes.Length) throw new XmcFormatException(name, 0, "truncated .npy header");
-        var enc = major == 3 ? Encoding.UTF8 : Encoding.Latin1;
-        var header = enc.GetString(bytes, headerStart, headerLen);
+        if (headerStart + headerLen > bytes.Length)
+            throw new XmcFormatException(name, 0, $"truncated .npy header: it declares {headerLen} bytes, the file has {bytes.Length - headerStart} after the prefix");
+        var enc = major == 3 ? new UTF8Encoding(false, throwOnInvalidBytes: true) : Encoding.Latin1;
+        string header;
+        try { header = enc.GetString(bytes, headerStart, (int)headerLen); }
+        catch (DecoderFallbackException) { throw new XmcFormatException(name, 0, "the version 3.0 .npy header is not valid UTF-8"); }
 
         var descr = Regex.Match(header, @"'descr'\s*:\s*'([^']*)'");
         var fortran = Regex.Match(header, @"'fortran_order'\s*:\s*(True|False)");
@@ -112,11 +128,13 @@ public static class Npy
         var shape = shapeM.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s => long.TryParse(s.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v
                 : throw new XmcFormatException(name, 0, $"bad shape entry '{s}'")).ToArray();
-        long need = NpyArray.Count(shape) * NpyArray.ElementSize(dtype);
-        int dataStart = headerStart + headerLen;
+        long need;
+        try { need = checked(NpyArray.Count(shape) * NpyArray.ElementSize(dtype)); }
+        catch (OverflowException) { throw new XmcFormatException(name, 0, $"shape ({string.Join(", ", shape)}) holds more elements than 2^63 bytes can store"); }
+        long dataStart = headerStart + headerLen;
         if (bytes.Length - dataStart != need)
             throw new XmcFormatException(name, 0, $"data size {bytes.Length - dataStart} bytes does not match shape ({string.Join(", ", shape)}) of {dtype} ({need} bytes)");
-        return new NpyArray(dtype, shape, bytes.AsSpan(dataStart).ToArray());
+        return new NpyArray(dtype, shape, bytes.AsSpan((int)dataStart).ToArray());
     }
 
     public static void Write(string path, NpyArray a) => Atomic.WriteAllBytes(path, ToBytes(a));

@@ -27,6 +27,7 @@ public static class Propensity
     /// </summary>
     public static double[] Inverse(CsrMatrix trainLabels, double a, double b)
     {
+        Check(a, b);
         double n = trainLabels.Rows;
         double c = (Math.Log(n) - 1) * Math.Pow(b + 1, a);
         var freq = trainLabels.ColumnSums();
@@ -36,4 +37,12 @@ public static class Propensity
     }
 
     public static double[] Inverse(CsrMatrix trainLabels, PropensityParams p) => Inverse(trainLabels, p.A, p.B);
+
+    /// <summary>A must be a positive finite number and B a positive finite number (B^-A weighs labels never seen in
+    /// training); anything else gives NaN or infinite weights and PSP silently 0.</summary>
+    public static void Check(double a, double b)
+    {
+        if (!double.IsFinite(a) || a <= 0) throw new ArgumentException($"propensity A must be a positive number, got {a}");
+        if (!double.IsFinite(b) || b <= 0) throw new ArgumentException($"propensity B must be a positive number, got {b}");
+    }
 }

@@ -11,16 +11,22 @@ namespace ViXml.Xmc;
 /// </summary>
 public static class RawText
 {
+    /// <summary>The lines of a raw text file. Invalid UTF-8, a NUL byte, a carriage return or an endless line is an
+    /// error naming the file and line.</summary>
     public static string[] Read(string path)
     {
-        var text = File.ReadAllText(path, new UTF8Encoding(false, throwOnInvalidBytes: true));
-        if (text.Length == 0) return [];
-        if (text[^1] == '\n') text = text[..^1];
-        var lines = text.Split('\n');
-        for (int i = 0; i < lines.Length; i++)
-            if (lines[i].Contains('\r'))
-                throw new XmcFormatException(path, i + 1, "carriage return inside a text line (files must use \\n endings)");
-        return lines;
+        var lines = new List<string>();
+        try
+        {
+            foreach (var (no, line) in InputFile.ReadLines(path, maxLineBytes: 1 << 24))
+            {
+                if (line.Contains('\r'))
+                    throw new XmcFormatException(path, no, "carriage return inside a text line (files must use \\n endings)");
+                lines.Add(line);
+            }
+        }
+        catch (InputFileException e) { throw new XmcFormatException(e.File, e.Line, e.Detail); }
+        return lines.ToArray();
     }
 
     public static void Write(string path, IEnumerable<string> items)

@@ -44,6 +44,9 @@ public sealed class TopK
     /// </summary>
     public static TopK FromScores(CsrMatrix scores, int k)
     {
+        if (k < 1) throw new ArgumentException($"k must be at least 1, got {k}");
+        if ((long)scores.Rows * k > Array.MaxLength)
+            throw new ViXml.Common.InputLimitException($"top-{k} of {scores.Rows} rows needs {(long)scores.Rows * k:N0} slots, more than one array holds");
         var idx = new int[scores.Rows * k];
         var sc = new float[scores.Rows * k];
         Array.Fill(idx, -1);

@@ -10,34 +10,61 @@ namespace ViXml.Xmc;
 /// </summary>
 public static class XcSparse
 {
-    /// <summary>Reads a sparse file. Every error names the file and the 1-based line.</summary>
+    /// <summary>Reads a sparse file. Every error names the file and the 1-based line; the declared sizes are checked
+    /// against the file's length before anything is allocated, and lines are capped (see <see cref="InputFile"/>).</summary>
     public static CsrMatrix Read(string path)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
-        return Read(reader, path);
+        try
+        {
+            InputFile.Require(path);
+            long length = new FileInfo(path).Length;
+            return Read(InputFile.ReadLines(path).Select(l => l.Text), path, length > 0 ? length : null);
+        }
+        catch (InputFileException e) { throw new XmcFormatException(e.File, e.Line, e.Detail); }
     }
 
-    public static CsrMatrix Read(TextReader reader, string name)
+    public static CsrMatrix Read(TextReader reader, string name) => Read(Lines(reader), name, null);
+
+    private static IEnumerable<string> Lines(TextReader r)
     {
-        var header = reader.ReadLine() ?? throw new XmcFormatException(name, 1, "empty file: expected header 'rows cols'");
+        for (string? l; (l = r.ReadLine()) is not null;) yield return l;
+    }
+
+    /// <summary>Largest row count accepted in a header (the CSR arrays are int-indexed).</summary>
+    public const int MaxDimension = int.MaxValue - 64;
+    /// <summary>Largest column (label) count accepted: per-label arrays of this size are allocated downstream; the
+    /// largest public XC datasets have a few million labels.</summary>
+    public const int MaxColumns = 100_000_000;
+
+    private static CsrMatrix Read(IEnumerable<string> lines, string name, long? fileBytes)
+    {
+        using var it = lines.GetEnumerator();
+        var header = it.MoveNext() ? it.Current : throw new XmcFormatException(name, 1, "empty file: expected header 'rows cols'");
         var parts = header.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int rows)
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int cols))
-            throw new XmcFormatException(name, 1, $"bad header '{Trunc(header)}': expected two non-negative integers 'rows cols'");
+            throw new XmcFormatException(name, 1, $"bad header '{Trunc(header)}': expected two non-negative integers 'rows cols' (each below 2^31)");
+        if (rows > MaxDimension)
+            throw new XmcFormatException(name, 1, $"header '{Trunc(header)}': at most {MaxDimension} rows");
+        if (cols > MaxColumns)
+            throw new XmcFormatException(name, 1, $"header '{Trunc(header)}' declares {cols} columns; at most {MaxColumns:N0} are accepted");
+        // every row is at least its "\n": a header declaring more rows than the file has bytes is corrupt
+        if (fileBytes is long fb && rows > fb - header.Length)
+            throw new XmcFormatException(name, 1, $"header declares {rows} rows but the file has only {fb} bytes (one line per row needed)");
 
-        var indptr = new int[rows + 1];
+        var indptr = new List<int>(Math.Min(rows, 1 << 20) + 1) { 0 };
         var indices = new List<int>();
         var values = new List<float>();
-        var seenInRow = new int[cols]; // row stamp (row + 1) of the last time each column was seen: O(1) duplicate check
+        var rowCols = new List<int>();
         int decimals = -2;              // -2: no value yet; -1: inconsistent; >= 0: every value had this many decimals
         for (int r = 0; r < rows; r++)
         {
             int lineNo = r + 2;
-            var line = reader.ReadLine();
-            if (line is null)
+            if (!it.MoveNext())
                 throw new XmcFormatException(name, lineNo, $"file ends after {r} rows but the header says {rows} rows");
-            var span = line.AsSpan();
+            var span = it.Current.AsSpan();
             int pos = 0;
+            rowCols.Clear();
             while (pos < span.Length)
             {
                 if (span[pos] == ' ') { pos++; continue; }
@@ -54,21 +81,26 @@ public static class XcSparse
                 var vs = tok[(colon + 1)..];
                 if (!float.TryParse(vs, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || !float.IsFinite(v))
                     throw new XmcFormatException(name, lineNo, $"value '{Trunc(vs.ToString())}' of column {c} is not a finite number");
-                if (seenInRow[c] == r + 1)
-                    throw new XmcFormatException(name, lineNo, $"duplicate column {c}");
-                seenInRow[c] = r + 1;
+                rowCols.Add(c);
                 indices.Add(c);
                 values.Add(v);
                 int d = DecimalsOf(vs);
                 decimals = decimals == -2 ? d : decimals == d ? d : -1;
                 pos = end;
             }
-            indptr[r + 1] = indices.Count;
+            if (rowCols.Count > 1)
+            {
+                rowCols.Sort();
+                for (int i = 1; i < rowCols.Count; i++)
+                    if (rowCols[i] == rowCols[i - 1]) throw new XmcFormatException(name, lineNo, $"duplicate column {rowCols[i]}");
+            }
+            if (indices.Count == int.MaxValue - 64)
+                throw new XmcFormatException(name, lineNo, "more than 2^31 stored entries: too large for one matrix");
+            indptr.Add(indices.Count);
         }
-        var extra = reader.ReadLine();
-        if (extra is not null)
+        if (it.MoveNext())
             throw new XmcFormatException(name, rows + 2, $"more lines than the {rows} rows the header declares");
-        return new CsrMatrix(rows, cols, indptr, indices.ToArray(), values.ToArray())
+        return new CsrMatrix(rows, cols, indptr.ToArray(), indices.ToArray(), values.ToArray())
         {
             TextDecimals = decimals >= 1 ? decimals : null,
         };

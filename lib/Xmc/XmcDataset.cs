@@ -45,6 +45,13 @@ public sealed class XmcDataset
 
     public static XmcDataset Load(string dir)
     {
+        if (File.Exists(dir)) throw new XmcFormatException(dir, 0, "is a file; a dataset is a folder (trn_X_Y.txt, tst_X_Y.txt, *.raw.txt)");
+        if (!Directory.Exists(dir)) throw new XmcFormatException(dir, 0, "no such dataset folder (build one with `vixml data build`)");
+        // A dataset built by `vixml data build` records sizes and checksums: a modified, truncated or half-rebuilt
+        // folder is refused here rather than trained on.
+        if (DatasetManifest.Verify(dir, checksums: false) is { Count: > 0 } bad)
+            throw new XmcFormatException(Path.Combine(dir, DatasetManifest.FileName), 0,
+                $"the folder does not match its manifest: {bad[0]}{(bad.Count > 1 ? $" (and {bad.Count - 1} more; run `vixml data check {dir}`)" : "")}");
         string P(string f) => Path.Combine(dir, f);
         string[]? Opt(string f) => File.Exists(P(f)) ? RawText.Read(P(f)) : null;
         var trn = XcSparse.Read(P("trn_X_Y.txt"));

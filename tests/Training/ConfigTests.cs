@@ -138,6 +138,6 @@ public class ConfigTests
     {
         var c = ConfigLoader.LoadText<TrainConfig>("model: {hidden: 100, heads: 12}\n", "v.yaml").Value;
         var e = Assert.Throws<ConfigException>(() => c.Validate());
-        Assert.StartsWith("model.heads", e.Message);
+        Assert.StartsWith("v.yaml:1: model.heads:", e.Message); // where the key was set, then the key
     }
 }

@@ -157,7 +157,7 @@ public class InfoNceLossTests
     {
         var c = ConfigLoader.LoadText<TrainConfig>("name: x\n", "v.yaml", [set]).Value;
         var e = Assert.Throws<ConfigException>(() => c.Validate());
-        Assert.StartsWith(key, e.Message);
+        Assert.StartsWith($"--set '{set}': {key}:", e.Message); // where it was set, then the key
     }
 
     [Fact]
@@ -165,7 +165,7 @@ public class InfoNceLossTests
     {
         var c = ConfigLoader.LoadText<TrainConfig>("name: x\n", "v.yaml", ["loss.kind=infonce", "loss.warmup_infonce_epochs=2"]).Value;
         Assert.Equal(LossKind.Infonce, c.Loss.Kind);
-        Assert.StartsWith("loss.warmup_infonce_epochs", Assert.Throws<ConfigException>(() => c.Validate()).Message);
+        Assert.StartsWith("--set 'loss.warmup_infonce_epochs=2': loss.warmup_infonce_epochs:", Assert.Throws<ConfigException>(() => c.Validate()).Message);
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.LoadText<TrainConfig>("name: x\n", "v.yaml", ["loss.kind=ntxent"]));
         Assert.Contains("not one of triplet, infonce", e.Message);
     }

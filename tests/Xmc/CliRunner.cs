@@ -17,17 +17,7 @@ internal static class CliRunner
             Console.SetError(e);
             try
             {
-                int code;
-                try
-                {
-                    var pr = ViXml.Cli.Program.BuildRoot().Parse(args);
-                    code = pr.Invoke(new System.CommandLine.InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = o, Error = e });
-                }
-                catch (ViXml.Cli.CliException ex)
-                {
-                    e.WriteLine($"error: {ex.Message}");
-                    code = ex.ExitCode;
-                }
+                int code = ViXml.Cli.Program.Run(args);
                 return (code, o.ToString(), e.ToString());
             }
             finally

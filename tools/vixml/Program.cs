@@ -5,19 +5,56 @@ namespace ViXml.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args)
+    public static int Main(string[] args) => Run(args);
+
+    /// <summary>
+    /// Runs one command line. Every exception becomes one readable line on stderr ("error: ...") with an exit code in
+    /// 1..125: CliException its own, bad input 2, environment (disk full, permissions, closed stdout) 74, memory 71,
+    /// a bug 70. <c>--verbose</c> (or VIXML_VERBOSE=1) also prints the stack trace.
+    /// </summary>
+    public static int Run(string[] args)
     {
-        var root = BuildRoot();
+        bool verbose = args.Contains("--verbose") || Environment.GetEnvironmentVariable("VIXML_VERBOSE") == "1";
+        Verbose = verbose;
+        int code;
         try
         {
-            // No default handler: user errors (CliException) print one line; anything else is a real bug and keeps its trace.
-            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            var root = BuildRoot();
+            code = root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            Console.Out.Flush();
         }
         catch (CliException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return e.ExitCode;
+            return Report(e.Message, e.ExitCode, verbose ? e : null);
         }
+        catch (Exception e)
+        {
+            var kind = ViXml.Common.UserError.Classify(e);
+            var line = ViXml.Common.UserError.OneLine(e);
+            if (IsStdoutFailure(e))
+                line = e is UnauthorizedAccessException ? "cannot write to standard output: it is closed or not writable"
+                    : $"cannot write to standard output: {e.Message}";
+            return Report(line, ViXml.Common.UserError.ExitCode(kind), verbose ? e : null);
+        }
+        return code;
+    }
+
+    /// <summary>True while a command line with --verbose runs: user errors then also print their trace.</summary>
+    internal static bool Verbose { get; private set; }
+
+    private static bool IsStdoutFailure(Exception e) => e is IOException or UnauthorizedAccessException && e.StackTrace is string st
+        && (st.Contains("System.ConsolePal", StringComparison.Ordinal) || st.Contains("ConsoleStream", StringComparison.Ordinal));
+
+    private static int Report(string line, int code, Exception? trace)
+    {
+        try
+        {
+            Console.Error.WriteLine($"error: {line}");
+            if (trace is not null) Console.Error.WriteLine(trace.ToString());
+            Console.Error.Flush();
+        }
+        catch (IOException) { /* stderr is gone too: the exit code still tells */ }
+        return code;
     }
 
     /// <summary>The full command tree; public so tests can run commands in-process.</summary>
@@ -29,6 +66,7 @@ public static class Program
             .Select(t => ((ICliCommand)Activator.CreateInstance(t)!).Build())
             .OrderBy(c => c.Name, StringComparer.Ordinal);
         foreach (var c in commands) root.Subcommands.Add(c);
+        root.Options.Add(new Option<bool>("--verbose") { Description = "on an error, also print the stack trace", Recursive = true });
         return root;
     }
 }

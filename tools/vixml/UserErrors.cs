@@ -15,6 +15,7 @@ internal static class UserErrors
         catch (CliException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
+            if (Program.Verbose) Console.Error.WriteLine(e.ToString());
             return e.ExitCode;
         }
     }

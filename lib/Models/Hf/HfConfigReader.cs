@@ -32,7 +32,9 @@ public sealed class HfConfigReader
         if (!System.IO.File.Exists(file)) throw new HfConfigException($"{file}: file not found");
         try
         {
-            using var doc = JsonDocument.Parse(System.IO.File.ReadAllBytes(file),
+            var bytes = ViXml.Common.InputFile.ReadAllBytes(file, 64L << 20);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new HfConfigException($"{file}: not valid UTF-8 text");
+            using var doc = JsonDocument.Parse(bytes,
                 new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });
             return new HfConfigReader(file, doc.RootElement.Clone());
         }

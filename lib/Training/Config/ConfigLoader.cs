@@ -48,9 +48,33 @@ public static class ConfigLoader
 
     public static ResolvedConfig<T> LoadFile<T>(string path, IEnumerable<string>? overrides = null) where T : new()
     {
+        if (Directory.Exists(path)) throw new ConfigException($"{path}: is a folder, expected a YAML config file");
         if (!File.Exists(path)) throw new ConfigException($"config file not found: {path}");
-        return LoadText<T>(File.ReadAllText(path), path, overrides);
+        string text;
+        try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(ViXml.Common.InputFile.ReadAllBytes(path, MaxConfigBytes)); }
+        catch (ViXml.Common.InputFileException e) { throw new ConfigException(e.Message); }
+        catch (ViXml.Common.InputLimitException) { throw new ConfigException($"{path}: larger than {MaxConfigBytes:N0} bytes; is this a config file?"); }
+        catch (DecoderFallbackException) { throw new ConfigException($"{path}: not UTF-8 text (is this a YAML file?)"); }
+        if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
+        if (text.Contains('\0')) throw new ConfigException($"{path}: contains NUL bytes (binary, not a YAML file)");
+        // An empty file would silently mean "every default" (150 epochs at batch 2048): almost always a mistake.
+        if (IsEmptyYaml(text))
+            throw new ConfigException($"{path}: the configuration is empty (no keys); start from configs/ci.yaml or configs/cpu.yaml");
+        return LoadText<T>(text, path, overrides);
     }
+
+    /// <summary>Largest config file read.</summary>
+    public const long MaxConfigBytes = 1 << 20;
+
+    private static bool IsEmptyYaml(string text) =>
+        text.Split('\n').All(l => l.Trim() is "" or "---" or "..." || l.TrimStart().StartsWith('#'));
+
+    /// <summary>Where a dotted key of a loaded configuration was set ("file:line" or "--set 'k=v'"), or null for a
+    /// default value or an object not made by this loader.</summary>
+    public static string? Location(object config, string dottedKey) =>
+        Locations.TryGetValue(config, out var d) && d.TryGetValue(dottedKey, out var w) ? w : null;
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, Dictionary<string, string>> Locations = new();
 
     public static ResolvedConfig<T> LoadText<T>(string yaml, string source, IEnumerable<string>? overrides = null) where T : new()
     {
@@ -59,6 +83,7 @@ public static class ConfigLoader
         var value = new T();
         var locations = new Dictionary<string, string>(StringComparer.Ordinal);
         Bind(root, value, source, "", locations);
+        Locations.AddOrUpdate(value, locations);
         return Resolve(value, source) with { Locations = locations };
     }
 
@@ -80,6 +105,11 @@ public static class ConfigLoader
         var stream = new YamlStream();
         try { stream.Load(new StringReader(yaml)); }
         catch (YamlException e) { throw new ConfigException($"{source}:{e.Start.Line}: YAML syntax error: {e.Message}"); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
+        {
+            // YamlDotNet's scanner throws these on some malformed inputs instead of a YamlException
+            throw new ConfigException($"{source}: YAML syntax error ({e.Message})");
+        }
         if (stream.Documents.Count == 0) return new YamlMappingNode();
         if (stream.Documents.Count > 1) throw new ConfigException($"{source}: expected one YAML document, found {stream.Documents.Count}");
         return stream.Documents[0].RootNode as YamlMappingNode
@@ -100,7 +130,7 @@ public static class ConfigLoader
             stream.Load(new StringReader($"v: {text}"));
             value = ((YamlMappingNode)stream.Documents[0].RootNode).Children[new YamlScalarNode("v")];
         }
-        catch (YamlException)
+        catch (Exception e) when (e is YamlException or InvalidOperationException or ArgumentException)
         {
             value = new YamlScalarNode(text);
         }
@@ -166,7 +196,7 @@ public static class ConfigLoader
             var elem = type.GetElementType()!;
             var arr = Array.CreateInstance(elem, seq.Children.Count);
             for (int i = 0; i < seq.Children.Count; i++)
-                arr.SetValue(Convert(seq.Children[i], elem, null, source, $"{key}[{i}]"), i);
+                arr.SetValue(Convert(seq.Children[i], elem, null, source, $"{key}[{i}]", locations), i);
             return arr;
         }
         if (type.IsClass && type != typeof(string))

@@ -223,18 +223,53 @@ public sealed class RunConfig
 
 public static class TrainConfigValidation
 {
-    /// <summary>Cross-field checks the binder cannot do; each error names the key.</summary>
+    /// <summary>Largest batch: a batch of B queries builds B×B similarity matrices (and B label texts).</summary>
+    public const int MaxBatchSize = 1 << 17;
+    /// <summary>Largest hidden size (Qwen2.5-72B: 8192).</summary>
+    public const int MaxHidden = 16384;
+    /// <summary>Largest token length of a text.</summary>
+    public const int MaxLen = 8192;
+
+    /// <summary>
+    /// Cross-field checks and sane limits the binder cannot do, checked before any data or model is touched. Each error
+    /// names the key and, when the configuration came from a file, where it was set ("file:line: key: why").
+    /// </summary>
     public static void Validate(this TrainConfig c)
     {
-        void Check(bool ok, string key, string why) { if (!ok) throw new ConfigException($"{key}: {why}"); }
+        void Check(bool ok, string key, string why)
+        {
+            if (ok) return;
+            var where = Config.ConfigLoader.Location(c, key);
+            throw new ConfigException(where is null ? $"{key} (default or derived): {why}" : $"{where}: {key}: {why}");
+        }
         Check(c.Name.Length > 0 && c.Name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && c.Name != "." && c.Name != "..",
             "name", $"'{c.Name}' is not a valid folder name");
+        Check(c.Data.Dir.Length > 0, "data.dir", "must name the dataset folder");
         Check(c.Data.MaxLen >= 3, "data.max_len", "must be at least 3");
+        Check(c.Data.MaxLen <= MaxLen, "data.max_len", $"{c.Data.MaxLen} exceeds the limit {MaxLen}");
         Check(c.Data.MaxLen <= c.Model.MaxPositions, "data.max_len", $"{c.Data.MaxLen} exceeds model.max_positions {c.Model.MaxPositions}");
-        Check(c.Model.Hidden > 0 && c.Model.Heads > 0 && c.Model.Hidden % c.Model.Heads == 0, "model.heads",
+        Check(c.Data.MaxTrain >= 0, "data.max_train", "must be non-negative (0 = all)");
+        Check(c.Model.Hidden > 0 && c.Model.Hidden <= MaxHidden, "model.hidden", $"{c.Model.Hidden} must be in [1, {MaxHidden}]");
+        Check(c.Model.Heads > 0 && c.Model.Hidden % c.Model.Heads == 0, "model.heads",
             $"hidden {c.Model.Hidden} must be a positive multiple of heads {c.Model.Heads}");
-        Check(c.Model.Layers > 0, "model.layers", "must be positive");
+        Check(c.Model.Layers > 0 && c.Model.Layers <= 512, "model.layers", $"{c.Model.Layers} must be in [1, 512]");
+        Check(c.Model.Intermediate > 0 && c.Model.Intermediate <= 16 * MaxHidden, "model.intermediate", $"{c.Model.Intermediate} must be in [1, {16 * MaxHidden}]");
+        Check(c.Model.MaxPositions > 0 && c.Model.MaxPositions <= 1 << 20, "model.max_positions", $"{c.Model.MaxPositions} must be in [1, {1 << 20}]");
         Check(c.Model.Dropout is >= 0 and < 1, "model.dropout", "must be in [0, 1)");
+        Check(c.Model.Decoder.LoraR is > 0 and <= 65536, "model.decoder.lora_r", $"{c.Model.Decoder.LoraR} must be in [1, 65536]");
+        Check(c.Model.Decoder.LoraDropout is >= 0 and < 1, "model.decoder.lora_dropout", "must be in [0, 1)");
+        // A randomly initialised text encoder of this shape must fit in memory (weights, gradients, two AdamW moments).
+        if (c.Model.Pretrained.Length == 0 && c.Model.Encoder == EncoderKind.Bert)
+        {
+            const long vocab = 30522; // BERT uncased; the real vocabulary is known only after loading data.vocab
+            long h = c.Model.Hidden, layers = c.Model.Layers, inter = c.Model.Intermediate;
+            long parameters = (vocab + c.Model.MaxPositions + 2) * h + layers * (4 * h * h + 2 * h * inter + 9 * h + inter);
+            long bytes = parameters * 4 * 4;
+            long avail = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            Check(bytes <= avail, c.Model.Hidden > 4096 ? "model.hidden" : c.Model.Layers > 48 ? "model.layers" : "model.intermediate",
+                $"this model shape has about {parameters:N0} parameters, {bytes / (double)(1L << 30):F1} GiB with gradients and AdamW state; " +
+                $"this machine offers {avail / (double)(1L << 30):F1} GiB");
+        }
         Check(c.Loss.TopK > 0, "loss.top_k", "must be positive");
         Check(c.Loss.MarginMin <= c.Loss.MarginMax, "loss.margin_min", "must not exceed loss.margin_max");
         Check(c.Loss.Tau > 0, "loss.tau", "must be positive");
@@ -244,16 +279,33 @@ public static class TrainConfigValidation
             "is a warm start for kind triplet; with kind infonce every epoch is InfoNCE already (set it to 0)");
         Check(c.Loss.LabelToQuery >= 0, "loss.label_to_query", "must be non-negative");
         Check(c.Sampler.BatchSize >= 2, "sampler.batch_size", "must be at least 2");
+        Check(c.Sampler.BatchSize <= MaxBatchSize, "sampler.batch_size",
+            $"{c.Sampler.BatchSize} exceeds the limit {MaxBatchSize:N0} (a batch builds batch_size² similarities: " +
+            $"{4.0 * c.Sampler.BatchSize * c.Sampler.BatchSize / (1L << 30):F0} GiB each)");
+        CheckPropensity(c.Sampler.PropensityA, c.Sampler.PropensityB, "sampler", Check);
         Check(c.Sampler.Ngame.ClSize > 0, "sampler.ngame.cl_size", "must be positive");
+        Check(c.Sampler.Ngame.ClSizeMax >= c.Sampler.Ngame.ClSize, "sampler.ngame.cl_size_max", "must be at least sampler.ngame.cl_size");
         Check(c.Sampler.Ngame.ClUpdate > 0, "sampler.ngame.cl_update", "must be positive");
         Check(c.Sampler.Ngame.ClStart >= 0, "sampler.ngame.cl_start", "must be non-negative");
-        Check(c.Optim.Epochs > 0, "optim.epochs", "must be positive");
-        Check(c.Optim.LrEncoder >= 0 && c.Optim.LrOther >= 0, "optim.lr_encoder", "learning rates must be non-negative");
+        Check(c.Sampler.Ngame.Iterations > 0, "sampler.ngame.iterations", "must be positive");
+        Check(c.Optim.Epochs > 0 && c.Optim.Epochs <= 1_000_000, "optim.epochs", $"{c.Optim.Epochs} must be in [1, 1,000,000]");
+        Check(c.Optim.LrEncoder >= 0, "optim.lr_encoder", "must be non-negative");
+        Check(c.Optim.LrOther >= 0, "optim.lr_other", "must be non-negative");
+        Check(c.Optim.WeightDecay >= 0, "optim.weight_decay", "must be non-negative");
+        Check(c.Optim.Eps > 0, "optim.eps", "must be positive");
+        Check(c.Optim.Beta1 is >= 0 and < 1, "optim.beta1", "must be in [0, 1)");
+        Check(c.Optim.Beta2 is >= 0 and < 1, "optim.beta2", "must be in [0, 1)");
         Check(c.Optim.WarmupSteps >= 0, "optim.warmup_steps", "must be non-negative");
         Check(c.Optim.GradClip >= 0, "optim.grad_clip", "must be non-negative (0 = off)");
-        Check(c.Eval.TopK > 0, "eval.top_k", "must be positive");
+        Check(c.Eval.TopK > 0 && c.Eval.TopK <= 100_000, "eval.top_k", $"{c.Eval.TopK} must be in [1, 100,000]");
         Check(c.Eval.Every >= 0, "eval.every", "must be non-negative");
-        Check(c.Eval.EmbedBatch > 0, "eval.embed_batch", "must be positive");
+        Check(c.Eval.EmbedBatch > 0 && c.Eval.EmbedBatch <= MaxBatchSize, "eval.embed_batch", $"{c.Eval.EmbedBatch} must be in [1, {MaxBatchSize:N0}]");
+        Check(c.Eval.MaxTest >= 0, "eval.max_test", "must be non-negative (0 = all)");
+        CheckPropensity(c.Eval.PropensityA, c.Eval.PropensityB, "eval", Check);
+        Check(c.Run.OutDir.Length > 0, "run.out_dir", "must name a folder");
+        Check(c.Run.CheckpointEvery >= 0, "run.checkpoint_every", "must be non-negative (0 = only at the end)");
+        Check(c.Run.Threads >= 0 && c.Run.Threads <= 4096, "run.threads", "must be in [0, 4096] (0 = default)");
+        Check(c.Run.LogEverySeconds > 0, "run.log_every_seconds", "must be positive");
         if (c.Images.Fusion != FusionKind.None)
         {
             Check(c.Images.Bank.Length > 0 && c.Images.Bank.IndexOfAny(['/', '\\']) < 0, "images.bank", $"'{c.Images.Bank}' is not a bank name");
@@ -268,5 +320,11 @@ public static class TrainConfigValidation
             Check(c.Images.ModalityDropout == 0, "images.modality_dropout", "needs images.fusion early or late");
             Check(c.Images.EvalImages.Length == 0, "images.eval_images", "needs images.fusion early or late");
         }
+    }
+
+    private static void CheckPropensity(double a, double b, string section, Action<bool, string, string> check)
+    {
+        check(a > 0, $"{section}.propensity_a", $"{a} must be a positive number");
+        check(b > 0, $"{section}.propensity_b", $"{b} must be a positive number");
     }
 }

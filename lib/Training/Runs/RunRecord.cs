@@ -34,8 +34,7 @@ public sealed class RunRecord
         var path = Path.Combine(dir, "run.json");
         if (resume && File.Exists(path))
         {
-            var old = JsonNode.Parse(File.ReadAllText(path))?.AsObject()
-                ?? throw new InvalidDataException($"{path}: not a JSON object");
+            var old = RunFolder.ReadRunJson(dir);
             var oldHash = old["config_hash"]?.GetValue<string>();
             if (oldHash != configHash)
                 throw new InvalidOperationException(

@@ -107,6 +107,23 @@ public sealed class AptInputs
     /// <summary>Opens a list file as text: plain, .gz through GZipStream, other compressions through apt-helper cat-file.</summary>
     public static TextReader OpenText(string path) => new StreamReader(OpenBinary(path), new UTF8Encoding(false), false, 1 << 16);
 
+    /// <summary>
+    /// Refuses a control file that was cut off: apt writes every line with its "\n", so an uncompressed list that does
+    /// not end with one is truncated (a smaller dataset would otherwise be built without a word). Compressed lists are
+    /// checked by their decompressor.
+    /// </summary>
+    public static void CheckComplete(string path)
+    {
+        if (path.EndsWith(".gz", StringComparison.Ordinal) || path.EndsWith(".lz4", StringComparison.Ordinal)
+            || path.EndsWith(".xz", StringComparison.Ordinal) || path.EndsWith(".zst", StringComparison.Ordinal)
+            || path.EndsWith(".bz2", StringComparison.Ordinal)) return;
+        using var fs = File.OpenRead(path);
+        if (fs.Length == 0) throw new XmcFormatException(path, 0, "empty apt list (interrupted download?); run apt-get update again");
+        fs.Seek(-1, SeekOrigin.End);
+        if (fs.ReadByte() != '\n')
+            throw new XmcFormatException(path, 0, "truncated: the last line has no newline (interrupted download?); run apt-get update again");
+    }
+
     public static Stream OpenBinary(string path)
     {
         if (path.EndsWith(".gz", StringComparison.Ordinal))

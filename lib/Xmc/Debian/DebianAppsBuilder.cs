@@ -134,6 +134,16 @@ public static partial class DebianAppsBuilder
     /// <summary>Reads the named PNGs from the icons tarball (entries matched by file name).</summary>
     public static Dictionary<string, byte[]> ReadIcons(string tarGz, IReadOnlySet<string> wanted)
     {
+        try { return ReadIconsCore(tarGz, wanted); }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException
+                                      or InvalidOperationException or NotSupportedException)
+        {
+            throw new XmcFormatException(tarGz, 0, $"corrupt icons tarball ({e.Message}); run apt-get update again (see data/README.md)");
+        }
+    }
+
+    private static Dictionary<string, byte[]> ReadIconsCore(string tarGz, IReadOnlySet<string> wanted)
+    {
         var found = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         using var s = AptInputs.OpenBinary(tarGz);
         using var tar = new TarReader(s);
@@ -143,6 +153,7 @@ public static partial class DebianAppsBuilder
             if (e.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || e.DataStream is null) continue;
             var name = Path.GetFileName(e.Name);
             if (!wanted.Contains(name) || found.ContainsKey(name)) continue;
+            if (e.Length > 1 << 24) throw new InvalidDataException($"entry {e.Name} is {e.Length:N0} bytes, too large for a 64x64 icon");
             using var ms = new MemoryStream();
             e.DataStream.CopyTo(ms);
             found[name] = ms.ToArray();

@@ -15,10 +15,30 @@ public static class DebianDatasets
     };
 
     /// <summary>Builds and writes; returns the built dataset (for its counts).</summary>
+    /// <summary>
+    /// Builds and writes; returns the built dataset (for its counts). The folder is written beside
+    /// <paramref name="outDir"/> and swapped in at the end (<see cref="ViXml.Common.DirectorySwap"/>): an interrupted
+    /// build leaves the previous dataset untouched. An existing folder that is not a built dataset (no manifest.json)
+    /// is refused rather than replaced.
+    /// </summary>
     public static BuiltDataset BuildTo(string name, string size, AptInputs inputs, string outDir)
     {
+        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any()
+            && !File.Exists(Path.Combine(outDir, "manifest.json")))
+            throw new ViXml.Common.OutputPathException(
+                $"{outDir} holds files but no manifest.json, so it is not a built dataset; refusing to replace it (choose another --out)");
         var d = Build(name, size, inputs);
-        DatasetWriter.Write(d, outDir, inputs);
+        var tmp = ViXml.Common.DirectorySwap.Begin(outDir);
+        try
+        {
+            DatasetWriter.Write(d, tmp, inputs);
+            ViXml.Common.DirectorySwap.Commit(tmp, outDir);
+        }
+        catch
+        {
+            try { Directory.Delete(tmp, true); } catch { /* best effort; cleaned on the next build */ }
+            throw;
+        }
         return d;
     }
 }

@@ -49,6 +49,7 @@ public static class DebianDepsBuilder
         var trKeep = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "Package", "Description-md5", "Description-en" };
         foreach (var path in inputs.Translations)
         {
+            AptInputs.CheckComplete(path);
             using var r = AptInputs.OpenText(path);
             foreach (var s in Deb822.Read(r, trKeep, path))
             {
@@ -65,6 +66,7 @@ public static class DebianDepsBuilder
         var byName = new Dictionary<string, Package>(StringComparer.Ordinal);
         foreach (var path in inputs.Packages)
         {
+            AptInputs.CheckComplete(path);
             using var r = AptInputs.OpenText(path);
             foreach (var s in Deb822.Read(r, keep, path))
             {

@@ -35,7 +35,16 @@ public sealed class BaselineCommand : ICliCommand
             {
                 throw new CliException(e.Message);
             }
-            var r = Bm25Baseline.Run(ds, pr.GetValue(topK), pr.GetValue(k), pr.GetValue(a), pr.GetValue(b), pr.GetValue(k1), pr.GetValue(bb));
+            int tk = pr.GetValue(topK), kk = pr.GetValue(k);
+            if (tk > ds.NumLabels)
+            {
+                Console.Error.WriteLine($"note: --top-k {tk} exceeds the {ds.NumLabels} labels; keeping {ds.NumLabels} per query");
+                tk = Math.Max(1, ds.NumLabels);
+                kk = Math.Min(kk, tk);
+            }
+            try { Propensity.Check(pr.GetValue(a), pr.GetValue(b)); }
+            catch (ArgumentException e) { throw new CliException($"--a/--b: {e.Message}"); }
+            var r = Bm25Baseline.Run(ds, tk, kk, pr.GetValue(a), pr.GetValue(b), pr.GetValue(k1), pr.GetValue(bb));
             if (pr.GetValue(outFile) is string o) XcSparse.Write(o, r.Predictions.ToCsr(ds.NumLabels));
             if (pr.GetValue(json)) Console.Out.WriteLine(r.Metrics.ToJson());
             else

@@ -17,9 +17,15 @@ public sealed class EvalCommand : ICliCommand
         {
             ViXml.Xmc.XmcMetricsResult m;
             IReadOnlyDictionary<int, ViXml.Xmc.XmcMetricsResult> byImages;
-            try { (m, byImages) = Trainer.EvaluateRunByImages(pr.GetValue(run)!); }
+            try
+            {
+                ViXml.Training.Runs.RunFolder.ReadRunJson(pr.GetValue(run)!);   // a broken run.json is named before anything loads
+                (m, byImages) = Trainer.EvaluateRunByImages(pr.GetValue(run)!);
+            }
             catch (Exception e) when (e is IOException or InvalidDataException or ViXml.Training.Config.ConfigException
-                                          or ViXml.Xmc.XmcFormatException or System.Text.Json.JsonException)
+                                          or ViXml.Xmc.XmcFormatException or System.Text.Json.JsonException
+                                          or ViXml.Models.Hf.HfConfigException or ViXml.Models.Hf.CheckpointMismatchException
+                                          or ViXml.SafeTensors.SafeTensorsException)
             {
                 throw new CliException(e.Message);
             }

@@ -34,11 +34,19 @@ public sealed class MetricsCommand : ICliCommand
             }
             catch (ArgumentException e) { throw new CliException(e.Message); }
             p = new PropensityParams(pr.GetValue(a) ?? p.A, pr.GetValue(b) ?? p.B);
+            try { Propensity.Check(p.A, p.B); }
+            catch (ArgumentException e) { throw new CliException($"--a/--b: {e.Message}"); }
 
             XmcMetricsResult result;
             try
             {
                 var y = XcSparse.Read(pr.GetValue(truth)!);
+                if (kk > Math.Max(1, y.Cols))
+                {
+                    // a cut-off past the number of labels ranks nothing new: bounded, and said so
+                    Console.Error.WriteLine($"note: --k {kk} exceeds the {y.Cols} labels of {pr.GetValue(truth)}; computing @1..{Math.Max(1, y.Cols)}");
+                    kk = Math.Max(1, y.Cols);
+                }
                 var s = XcSparse.Read(pr.GetValue(scores)!);
                 double[]? w = null;
                 if (pr.GetValue(train) is string trainPath)
