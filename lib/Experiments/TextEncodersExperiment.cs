@@ -82,7 +82,7 @@ public sealed record TextEncodersConfig
 
 /// <summary>One run of one method with one seed: its metrics (percent) and, for trained encoders, its curve.</summary>
 public sealed record MethodRun(string Method, int? Seed, IReadOnlyDictionary<string, double> Metrics, double Seconds,
-    IReadOnlyList<CurvePoint> Curve);
+    IReadOnlyList<CurvePoint> Curve, IReadOnlyDictionary<string, double>? Untrained = null, int Epochs = 0);
 
 /// <summary>A point of a training curve: epoch, mean training loss, test P@1 (percent; NaN when not evaluated).</summary>
 public sealed record CurvePoint(double Epoch, double Loss, double P1);
@@ -173,8 +173,6 @@ public static class TextEncodersExperiment
         var configPath = c.TrainConfigPath ?? Path.Combine(root, "configs", c.Profile == "ci" ? "ci.yaml" : "cpu.yaml");
         var runsRoot = c.RunsRoot ?? Path.Combine(root, "results", "runs", $"text-encoders-{c.Profile}");
         var runDir = Path.Combine(runsRoot, $"{method}-seed{seed}");
-        // A reproduce run redoes its training: an earlier folder would make the trainer refuse (it protects runs).
-        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         var overrides = new List<string>(TextEncodersConfig.ProfileOverrides(c.Profile))
         {
             $"name={method}-seed{seed}",
@@ -188,10 +186,20 @@ public static class TextEncodersExperiment
             $"eval.propensity_b={c.PropensityB.ToString(CultureInfo.InvariantCulture)}",
         };
         overrides.AddRange(c.TrainOverrides);
+        return TrainOnce(configPath, overrides, runDir, method, seed, log);
+    }
+
+    /// <summary>One training run from a configuration file plus overrides: final and untrained (epoch 0) metrics in
+    /// percent, wall time, epochs and the curve from the run's metrics.csv. Shared by every experiment that trains.</summary>
+    public static MethodRun TrainOnce(string configPath, IReadOnlyList<string> overrides, string runDir, string method, int seed, TextWriter? log)
+    {
+        // A reproduce run redoes its training: an earlier folder would make the trainer refuse (it protects runs).
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         var resolved = ConfigLoader.LoadFile<TrainConfig>(configPath, overrides);
         var result = new Trainer(resolved, log ?? TextWriter.Null).Run(runDir);
         var final = result.Final ?? throw new InvalidOperationException($"{runDir}: training ended without a final evaluation");
-        return new MethodRun(method, seed, Percent(final), result.Seconds, ReadCurve(Path.Combine(runDir, "metrics.csv")));
+        return new MethodRun(method, seed, Percent(final), result.Seconds, ReadCurve(Path.Combine(runDir, "metrics.csv")),
+            result.Untrained is { } u ? Percent(u) : null, result.EpochsDone);
     }
 
     /// <summary>The trainer's metrics.csv (epoch, step, train_loss, seconds, P@1, ...) as curve points, P@1 in percent.</summary>

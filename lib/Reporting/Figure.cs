@@ -79,19 +79,27 @@ public sealed class Figure : IRichDisplay
     /// <summary>Unconnected points.</summary>
     public Figure Scatter(string name, IEnumerable<double> x, IEnumerable<double> y) => AddXY(name, "scatter", "markers", x, y);
 
-    /// <summary>One bar series over categories; several Bar calls are drawn side by side (grouped).</summary>
-    public Figure Bar(string name, IEnumerable<string> categories, IEnumerable<double> values)
+    /// <summary>One bar series over categories; several Bar calls are drawn side by side (grouped). Optional symmetric
+    /// error bars (e.g. the sample std over seeds).</summary>
+    public Figure Bar(string name, IEnumerable<string> categories, IEnumerable<double> values, IEnumerable<double>? errors = null)
     {
         var cats = categories.ToList();
         var vals = values.ToList();
         if (cats.Count != vals.Count)
             throw new ArgumentException($"bar '{name}': {cats.Count} categories but {vals.Count} values");
-        _traces.Add(new JsonObject
+        var trace = new JsonObject
         {
             ["type"] = "bar", ["name"] = name,
             ["x"] = new JsonArray(cats.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray()),
             ["y"] = Numbers(vals),
-        });
+        };
+        if (errors is not null)
+        {
+            var errs = errors.ToList();
+            if (errs.Count != vals.Count) throw new ArgumentException($"bar '{name}': {vals.Count} values but {errs.Count} error bars");
+            trace["error_y"] = new JsonObject { ["type"] = "data", ["array"] = Numbers(errs), ["visible"] = true };
+        }
+        _traces.Add(trace);
         return this;
     }
 
