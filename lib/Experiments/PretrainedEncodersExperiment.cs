@@ -61,6 +61,10 @@ public sealed record PretrainedEncodersConfig
     public static IReadOnlyList<int> DefaultSeeds(string profile) => profile == "ci" ? [1] : [1, 2, 3];
 
     public static IReadOnlyList<string> DefaultModels(string profile) => profile == "ci" ? ["minilm-l6"] : ["minilm-l6", "arctic-xs"];
+
+    /// <summary>ci: the rows the claims need (BM25, zero-shot, triplet with random and NGAME batches); otherwise all.</summary>
+    public static IReadOnlyList<string> DefaultMethods(string profile) => profile == "ci"
+        ? ["bm25", "zero-shot", "triplet-random-batches", "triplet-ngame"] : PretrainedEncodersExperiment.KnownMethods;
 }
 
 /// <summary>What notebooks/02-pretrained-encoders.ipynb shows and saves.</summary>
