@@ -80,9 +80,9 @@ public static class FusionExperiment
     /// the MLP option; late: MUFIN-style late fusion (linear adapter); early-dropout: early-linear trained with modality dropout.</summary>
     public static readonly string[] KnownMethods = ["text-only", "early-linear", "early-mlp", "late", "early-dropout"];
 
-    public const string SummaryName = "fusion";
-    public const string ByImagesName = "fusion-by-images";
-    public const string RunsName = "fusion-runs";
+    public const string SummaryName = "vixml-fusion";
+    public const string ByImagesName = "vixml-fusion-by-images";
+    public const string RunsName = "vixml-fusion-runs";
 
     /// <summary>The image settings a method sets (after the configuration file).</summary>
     public static IReadOnlyList<string> MethodOverrides(string method, double dropout) => method switch
@@ -115,7 +115,8 @@ public static class FusionExperiment
             }
         var scale = new Scale(src.Name, c.Profile, c.Seeds, ExperimentProfile.ScaleNote(c.Profile) + "; image bank: " + BankModel(src.Directory, c.Bank));
         var summary = TextEncodersExperiment.SummaryTable(
-            runs.Select(r => new MethodRun(r.Method, r.Seed, r.Metrics, r.Seconds, [])).ToList(), c.K, scale);
+            runs.Select(r => new MethodRun(r.Method, r.Seed, r.Metrics, r.Seconds, [])).ToList(), c.K, scale,
+            "ViXML fusion: P@k and PSP@k (%), mean and std over seeds");
         var byImages = ByImagesTable(runs, c.K, scale);
         return new FusionResult(src, k, runs, summary, byImages, PerRunTable(runs, c.K, scale), Bars(summary, c.K), P1Chart(byImages, runs));
     }
@@ -265,8 +266,8 @@ public static class FusionExperiment
         files.AddRange(DatasetsExperiment.SaveTable(SummaryName, r.Summary));
         files.AddRange(DatasetsExperiment.SaveTable(ByImagesName, r.ByImages));
         files.AddRange(DatasetsExperiment.SaveTable(RunsName, r.PerRun));
-        files.AddRange(Results.Save("fusion-bars", r.Bars));
-        if (r.P1ByImages.TraceCount > 0) files.AddRange(Results.Save("fusion-p1-by-images", r.P1ByImages));
+        files.AddRange(Results.Save("vixml-fusion-bars", r.Bars));
+        if (r.P1ByImages.TraceCount > 0) files.AddRange(Results.Save("vixml-fusion-p1-by-images", r.P1ByImages));
         return files;
     }
 }

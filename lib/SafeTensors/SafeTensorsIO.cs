@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace ViXml.SafeTensors;
 
-/// <summary>safetensors files &lt;-&gt; libtorch tensors (the pure C# reader/writer plus the binding's raw-bytes API).</summary>
+/// <summary>safetensors files &lt;-&gt; TorchSharp tensors (the pure C# reader/writer plus raw-bytes tensor I/O).</summary>
 public static class SafeTensorsIO
 {
     public static ScalarType ToTorch(this SafeDType t) => t switch

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace ViXml.Training;
 
-/// <summary>Small SIMD float helpers for the pure-C# parts (clustering, BM25); tensors go through the torch binding.</summary>
+/// <summary>Small SIMD float helpers for the pure-C# parts (clustering, BM25); tensors go through TorchSharp.</summary>
 public static class VecMath
 {
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

@@ -62,7 +62,9 @@ public class FuzzRegressionTests : IDisposable
     [Fact]
     public void YamlThatTripsTheScanner()   // was InvalidOperationException from YamlDotNet's scanner (train-yaml case 404)
     {
-        var seeds = new[] { File.ReadAllBytes(Repo.Path_("configs", "ci.yaml")), File.ReadAllBytes(Repo.Path_("configs", "cpu.yaml")) };
+        // frozen copies of the configs the case was found with (tests/fixtures/fuzz/seeds/README.md)
+        var seeds = new[] { File.ReadAllBytes(Repo.Path_("tests", "fixtures", "fuzz", "seeds", "ci.yaml")),
+                            File.ReadAllBytes(Repo.Path_("tests", "fixtures", "fuzz", "seeds", "cpu.yaml")) };
         var bytes = FuzzRunner.Cases(seeds, FuzzTests.SeedFor("train-yaml"), 405).Last();
         var p = W("t.yaml", bytes);
         Assert.Throws<ConfigException>(() => ConfigLoader.LoadFile<TrainConfig>(p).Value.Validate());

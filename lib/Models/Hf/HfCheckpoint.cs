@@ -25,6 +25,34 @@ public static class HfCheckpoint
         }).ToList();
 
     /// <summary>
+    /// Checks a config.json against the checkpoint's headers BEFORE the model is built, so a config with a huge
+    /// hidden size / vocabulary / position table is refused with a message instead of an attempt to allocate it:
+    /// each (suffix, shape) the config implies must match the one header tensor whose canonical name ends with that
+    /// suffix, and the float32 model (<paramref name="parameters"/> elements) must fit in the memory this process may use.
+    /// </summary>
+    public static void Preflight(string dir, long parameters, params (string Suffix, long[] Shape)[] implied)
+    {
+        var config = Path.Combine(dir, "config.json");
+        var header = Inspect(dir);
+        foreach (var (suffix, shape) in implied)
+        {
+            var hits = header.Where(t => CheckpointKeys.Canonical(t.Name).EndsWith(suffix, StringComparison.Ordinal)).ToList();
+            if (hits.Count == 0) continue;   // the strict key matcher reports missing tensors after the build
+            var t = hits[0];
+            if (!t.Shape.SequenceEqual(shape))
+                throw new CheckpointMismatchException(
+                    $"{config} does not match the checkpoint: it implies {suffix} [{string.Join(", ", shape)}], " +
+                    $"{t.File} has {t.Name} [{string.Join(", ", t.Shape)}]");
+        }
+        var bytes = parameters * 4.0;
+        var available = (double)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (bytes > 0.8 * available)
+            throw new CheckpointMismatchException(
+                $"{config}: a model of {parameters:N0} parameters needs about {bytes / 1e9:F1} GB in float32; this process may use " +
+                $"{available / 1e9:F1} GB (refused before allocating)");
+    }
+
+    /// <summary>
     /// Fills every parameter and persistent buffer of <paramref name="model"/> from the folder's checkpoint, strictly
     /// (see <see cref="CheckpointKeys.Match"/>); storage F32/F16/BF16/F64 is converted to the parameter's dtype.
     /// </summary>
@@ -42,6 +70,10 @@ public static class HfCheckpoint
                 var bytes = GC.AllocateUninitializedArray<byte>(checked((int)info.ByteLength));
                 src.ReadInto(ct.Name, bytes);
                 using var stored = TensorExtensions.from_bytes(bytes, info.DType.ToTorch(), info.Shape);
+                if (stored.is_floating_point())
+                    using (var finite = stored.isfinite().all())
+                        if (!finite.item<bool>())
+                            throw new CheckpointMismatchException($"{info.File}: tensor '{ct.Name}' holds NaN or infinite values");
                 own[key].copy_(stored); // converts storage dtype (bf16/f16) to the parameter's float32
             }
         }
