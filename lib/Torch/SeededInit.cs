@@ -50,12 +50,6 @@ public static class SeededInit
         }
     }
 
-    public static Tensor xavier_uniform_(Tensor t, Generator generator, double gain = 1)
-    {
-        var (fanIn, fanOut) = fans(t);
-        var a = gain * Math.Sqrt(6.0 / (fanIn + fanOut));
-        return uniform_(t, -a, a, generator);
-    }
 }
 
 /// <summary>nn.Embedding with its padding row remembered: TorchSharp's native Embedding does not expose padding_idx,

@@ -61,9 +61,6 @@ public static class TensorExtensions
         _ => throw new TorchException($"no element size for dtype {t}"),
     };
 
-    public static bool IsFloating(this ScalarType t) =>
-        t is ScalarType.Float16 or ScalarType.Float32 or ScalarType.Float64 or ScalarType.BFloat16;
-
     /// <summary>PyTorch's short dtype name ("float32", "bfloat16", "int64", ...), for messages and records.</summary>
     public static string Name(this ScalarType t) => t switch
     {
