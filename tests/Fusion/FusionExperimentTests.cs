@@ -1,3 +1,4 @@
+using ViXml.Training.Config;
 using ViXml.Experiments;
 using ViXml.Tests.TestSupport;
 using ViXml.Tests.Training;
@@ -15,7 +16,7 @@ public class FusionExperimentTests
         var data = FusionTrainerTests.WriteData(Path.Combine(dir, "data"), 120, 30);
         var r = FusionExperiment.Run(new FusionConfig
         {
-            DataDir = data, Methods = ["text-only", "early-linear", "late"], Seeds = [1, 2], RunsRoot = Path.Combine(dir, "runs"),
+            DataDir = data, Encoder = "scratch", Methods = ["text-only", "early-linear", "late"], Seeds = [1, 2], RunsRoot = Path.Combine(dir, "runs"),
             TrainOverrides = ["model.hidden=16", "model.layers=1", "model.heads=1", "model.intermediate=32", "optim.epochs=2",
                 "sampler.batch_size=32", "run.threads=1", "eval.embed_batch=64"],
         });
@@ -30,6 +31,25 @@ public class FusionExperimentTests
         Assert.Equal(3, r.Bars.TraceCount);
         Assert.Equal(3, r.P1ByImages.TraceCount); // early-linear, late, text-only
         Assert.Throws<ArgumentException>(() => FusionExperiment.Run(new FusionConfig { DataDir = data, Methods = ["middle"] }));
+        var e = Assert.Throws<ArgumentException>(() => FusionExperiment.Run(new FusionConfig { DataDir = data, Encoder = "bert-large" }));
+        Assert.Contains("unknown encoder 'bert-large'", e.Message);
         Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void EncoderChoosesItsTrainingFileAndTheCiScheduleKeepsTheFileShape()
+    {
+        Assert.Equal("emoji-minilm.yaml", FusionExperiment.ConfigFile("minilm-l6"));
+        Assert.Equal("emoji-ci.yaml", FusionExperiment.ConfigFile("scratch"));
+        Assert.Contains("optim.epochs=4", FusionConfig.ProfileOverrides("ci", "minilm-l6"));
+        Assert.Contains("optim.epochs=15", FusionConfig.ProfileOverrides("ci", "scratch"));
+        Assert.DoesNotContain(FusionConfig.ProfileOverrides("cpu", "minilm-l6"), o => o.StartsWith("optim.epochs"));
+        // Both files load and describe the same fusion setting on the same data; only the encoder block differs.
+        var minilm = ConfigLoader.LoadFile<TrainConfig>(Repo.Path_("configs", "emoji-minilm.yaml")).Value;
+        var scratch = ConfigLoader.LoadFile<TrainConfig>(Repo.Path_("configs", "emoji-ci.yaml")).Value;
+        Assert.Equal("models/minilm-l6", minilm.Model.Pretrained);
+        Assert.Equal("", scratch.Model.Pretrained);
+        Assert.Equal(scratch.Data.Dir, minilm.Data.Dir);
+        Assert.Equal(scratch.Images.EvalImages, minilm.Images.EvalImages);
     }
 }
