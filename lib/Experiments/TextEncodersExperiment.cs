@@ -8,46 +8,21 @@ using ViXml.Xmc;
 
 namespace ViXml.Experiments;
 
-/// <summary>Configuration of notebooks/01-text-encoders.ipynb.</summary>
-public sealed record TextEncodersConfig
+/// <summary>Configuration of notebooks/01-text-encoders.ipynb. Shared settings (profile, data, seeds, k, propensities,
+/// folders, overrides): <see cref="ExperimentConfig"/>; runs go to &lt;repo&gt;/results/runs/text-encoders-&lt;profile&gt;
+/// by default and are redone from scratch.</summary>
+public sealed record TextEncodersConfig : ExperimentConfig
 {
-    /// <summary>ci (small data, tiny epochs, seeds 1-2), cpu (full data, seeds 1-3) or paper (user data_dir).</summary>
-    public string Profile { get; init; } = "ci";
-
-    /// <summary>Embedded dataset to train and evaluate on (ignored under profile paper).</summary>
-    public string Dataset { get; init; } = "debian-deps-titles";
-
-    /// <summary>Methods to compare, in table order: see <see cref="TextEncodersExperiment.KnownMethods"/>.</summary>
-    public IReadOnlyList<string> Methods { get; init; } = TextEncodersExperiment.KnownMethods;
-
-    /// <summary>Seeds for the trained methods (BM25 is deterministic and runs once).</summary>
-    public IReadOnlyList<int> Seeds { get; init; } = [1, 2];
-
-    /// <summary>Largest k of P@k / PSP@k.</summary>
-    public int K { get; init; } = 5;
-
-    /// <summary>Propensity model parameters (pyxclib; the paper's Amazon values).</summary>
-    public double PropensityA { get; init; } = 0.6;
-
-    public double PropensityB { get; init; } = 2.6;
-
-    /// <summary>Parent of the embedded dataset folders (default &lt;repo&gt;/data).</summary>
-    public string? DataRoot { get; init; }
-
-    /// <summary>Build from this apt folder (tests/fixtures/apt-fake layout) instead of the system's apt lists.</summary>
-    public string? AptDir { get; init; }
-
-    /// <summary>Profile paper: an XC dataset folder supplied by the user.</summary>
-    public string? DataDir { get; init; }
+    /// <summary>Defaults: debian-deps-titles, every known method (<see cref="TextEncodersExperiment.KnownMethods"/>), seeds 1-2.</summary>
+    public TextEncodersConfig()
+    {
+        Dataset = "debian-deps-titles";
+        Methods = TextEncodersExperiment.KnownMethods;
+        Seeds = [1, 2];
+    }
 
     /// <summary>Training configuration file (default &lt;repo&gt;/configs/ci.yaml under ci, configs/cpu.yaml otherwise).</summary>
     public string? TrainConfigPath { get; init; }
-
-    /// <summary>Extra <c>key.sub=value</c> overrides applied after the profile's (e.g. "optim.epochs=1").</summary>
-    public IReadOnlyList<string> TrainOverrides { get; init; } = [];
-
-    /// <summary>Parent of the run folders (default &lt;repo&gt;/results/runs/text-encoders-&lt;profile&gt;); runs are redone from scratch.</summary>
-    public string? RunsRoot { get; init; }
 
     /// <summary>
     /// What the profile changes in the training configuration. ci: 2 epochs on the first 1,000 training queries with

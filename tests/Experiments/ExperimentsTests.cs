@@ -165,4 +165,22 @@ public class ExperimentsTests
         var again = TextEncodersExperiment.Run(c with { Methods = ["ngame"], Seeds = [1] });
         Assert.Equal(r.Runs[2].Metrics["P@1"], Assert.Single(again.Runs).Metrics["P@1"], 12);
     }
+
+    [Fact]
+    public void ConfigsShareTheBaseAndKeepTheirOwnDefaultsUnlessTheNotebookSetsThem()
+    {
+        ExperimentConfig[] all = [new TextEncodersConfig(), new PretrainedEncodersConfig(), new FusionConfig()];
+        Assert.All(all, c => Assert.Equal(("ci", 5, 0.6, 2.6), (c.Profile, c.K, c.PropensityA, c.PropensityB)));
+        Assert.Equal(["debian-deps-titles", "debian-deps-titles", "emoji-mm"], all.Select(c => c.Dataset));
+        Assert.Equal([1, 2], all[0].Seeds);
+        Assert.Equal([1, 2, 3], all[2].Seeds);
+        Assert.Equal(TextEncodersExperiment.KnownMethods, all[0].Methods);
+        Assert.Equal(PretrainedEncodersExperiment.KnownMethods, all[1].Methods);
+        Assert.Equal(FusionExperiment.KnownMethods, all[2].Methods);
+        // An initializer (what a notebook's parameters become) wins over the constructor's default; `with` keeps the type.
+        var f = new FusionConfig { Dataset = "debian-apps-mm", Seeds = [7], PropensityA = 0.55 };
+        Assert.Equal(("debian-apps-mm", 7, 0.55), (f.Dataset, f.Seeds.Single(), f.PropensityA));
+        Assert.IsType<FusionConfig>(f with { K = 3 });
+        Assert.NotEqual(f, f with { Encoder = "scratch" });
+    }
 }
