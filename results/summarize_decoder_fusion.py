@@ -13,7 +13,7 @@ def main():
     order = ["prefix-eos", "t1-e-eeos", "image-first", "image-first-no-prefix"]
     print("| template | images | seeds | untrained P@1 | " + " | ".join(M) + " | P@1 with 0 / 1 / 2 images | s/run |")
     print("|" + "---|" * (len(M) + 6))
-    csv = ["template,images,seeds," + ",".join(M) + "," + ",".join(m + " std" for m in M)]
+    csv = ["template,images,runs," + ",".join(M) + "," + ",".join(m + " std" for m in M)]
     for t in order:
         if t not in runs: continue
         rs = [runs[t][s] for s in sorted(runs[t])]

@@ -37,7 +37,7 @@ def main():
     order = ["text-only", "early-linear", "early-mlp", "late", "early-dropout"]
     runs = load_runs(runs_dir)
     lines = ["| method | seeds | " + " | ".join(M) + " | s/run |", "|" + "---|" * (len(M) + 3)]
-    csv = ["method,images,seeds," + ",".join(M) + "," + ",".join(m + " std" for m in M)]
+    csv = ["method,images,runs," + ",".join(M) + "," + ",".join(m + " std" for m in M)]
     for m in order:
         if m not in runs: continue
         rs = [runs[m][s] for s in sorted(runs[m])]

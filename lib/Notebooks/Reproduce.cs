@@ -133,7 +133,8 @@ public static class Reproduce
             var generators = o.Generators ?? DiscoverGenerators();
             if (generators.Count == 0) o.Log?.WriteLine("paper tables: no IPaperTableGenerator implemented yet; nothing to regenerate");
             Directory.CreateDirectory(o.PaperTablesDirectory);
-            var ctx = new PaperTableContext(o.Profile, resultsDir, Path.GetFullPath(o.PaperTablesDirectory), o.Log ?? TextWriter.Null);
+            var ctx = new PaperTableContext(o.Profile, resultsDir, Path.GetFullPath(o.PaperTablesDirectory), o.Log ?? TextWriter.Null,
+                CuratedDirectory: Path.GetFullPath(o.ResultsRoot));   // the curated multi-seed tables sit in results/ itself
             foreach (var g in generators)
             {
                 try

@@ -5,7 +5,9 @@ namespace ViXml.Reporting;
 /// <param name="ResultsDirectory">results/&lt;profile&gt;/ with the executed notebooks and their CSV tables.</param>
 /// <param name="PaperTablesDirectory">paper-tables/ where the generator writes its *.md.</param>
 /// <param name="Log">Progress and notes.</param>
-public sealed record PaperTableContext(string Profile, string ResultsDirectory, string PaperTablesDirectory, TextWriter Log);
+/// <param name="CuratedDirectory">Where the curated multi-seed tables are committed (the repository's results/); null = none.</param>
+public sealed record PaperTableContext(string Profile, string ResultsDirectory, string PaperTablesDirectory, TextWriter Log,
+    string? CuratedDirectory = null);
 
 /// <summary>
 /// The seam for <c>vixml reproduce</c>'s last step: each implementation regenerates one or more paper-tables/*.md

@@ -93,6 +93,42 @@ public class PaperTablesTests
     }
 
     [Fact]
+    public void CuratedMultiSeedTablesGetTheirOwnVerdicts()
+    {
+        var tables = Repo.TempDir("vixml-papertables");
+        File.Copy(Repo.Path_("paper-tables", "paper-numbers.json"), Path.Combine(tables, "paper-numbers.json"));
+        var curated = Repo.TempDir("vixml-curated");
+        // Hand-made curated tables (the layout results/summarize_*.py write): fusion rows per images count, "all" first.
+        File.WriteAllText(Path.Combine(curated, "vixml-fusion-toy.csv"),
+            "method,images,runs,P@1,P@1 std\ntext-only,all,3,59.0,0.2\nearly-linear,all,3,68.5,2.1\nearly-linear,0,3,40.0,1.0\n" +
+            "late,all,3,75.7,1.8\nearly-mlp,all,3,66.5,3.0\n");
+        File.WriteAllText(Path.Combine(curated, "pretrained-encoders-toy.csv"),
+            "method,runs,P@1,P@1 std\n\"BM25\",1,14.3,0\n\"m / zero-shot\",1,16.1,0\n\"m / triplet-ngame\",3,19.2,0.3\n\"m / triplet-random-batches\",3,19.1,0.4\n");
+        File.WriteAllText(Path.Combine(curated, "vixml-fusion-toy-runs.csv"), "method,seed\nx,1\n");   // per-run tables are skipped
+        var empty = Repo.TempDir("vixml-empty-results");
+        new PaperTablesGenerator().Generate(new PaperTableContext("ci", empty, tables, TextWriter.Null, curated));
+        var claims = File.ReadAllText(Path.Combine(tables, "claims.md"));
+        var section = claims[claims.IndexOf("## The same claims on the curated multi-seed runs", StringComparison.Ordinal)..];
+        Assert.Contains("### results/vixml-fusion-toy.csv (scale: results/vixml-fusion-toy.md)", section);
+        Assert.DoesNotContain("toy-runs", section);
+        // 68.5 - 59.0 = +9.50 beyond the larger std 2.1: holds; early vs late -7.20 beyond 2.1: does not hold; MLP vs linear -2.0 within 3.0.
+        Assert.Equal(["early-linear 68.50 ± 2.10 vs text-only 59.00 ± 0.20", "+9.50", "holds"],
+            Row(section, "ViXML (early fusion, linear adapter) beats the same encoder text-only")[1..4]);
+        Assert.Equal(["-7.20", "does not hold"], Row(section, "early fusion beats late fusion")[2..4]);
+        Assert.Equal("within the seed spread", Row(section, "an MLP adapter beats the linear one")[3]);
+        Assert.Equal("holds", Row(section, "m: fine-tuning beats the off-the-shelf")[2]);
+        Assert.Equal("within the seed spread", Row(section, "m: NGAME batches beat random batches")[2]);
+        Assert.Contains("16.10 vs 14.30", Row(section, "m zero-shot beats BM25")[1]);
+        // Verdict rules: a deterministic (single-run) side is compared against the other side's spread.
+        Assert.Equal("holds", PaperTablesGenerator.Verdict((19.2, 0.3, 3), (16.1, 0, 1)));
+        Assert.Equal("within the seed spread", PaperTablesGenerator.Verdict((16.3, 0.3, 3), (16.1, 0, 1)));
+        Assert.Equal("higher here (one seed: not a test)", PaperTablesGenerator.Verdict((16.3, 0, 1), (16.1, 0, 1)));
+        // Without a curated folder (or an empty one) there is no such section.
+        new PaperTablesGenerator().Generate(new PaperTableContext("ci", empty, tables, TextWriter.Null));
+        Assert.DoesNotContain("curated multi-seed", File.ReadAllText(Path.Combine(tables, "claims.md")));
+    }
+
+    [Fact]
     public void DeltaRulesOnSingleRows()
     {
         var ours = new OurNumber(44.66, "lf_amazontitles_131k", "paper", "1", "");
