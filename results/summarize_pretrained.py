@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Curates results/pretrained-encoders-debian-deps-titles-small.{md,csv} from the run folders of notebook 02
-(results/runs/pretrained-encoders-<profile>/*/run.json) and the committed BM25 result. Mean and sample std over seeds."""
+"""Curates results/pretrained-encoders-debian-deps-titles-<size>.{md table,csv} from the run folders of notebook 02
+(results/runs/pretrained-encoders-<profile>/*/run.json) and a committed BM25 result (`./vixml baseline bm25 --json`).
+Mean and sample std over seeds. Usage: summarize_pretrained.py RUNS_DIR OUT_STEM [BM25_JSON]"""
 import json, glob, os, statistics, sys
 runs_dir = sys.argv[1] if len(sys.argv) > 1 else "results/runs/pretrained-encoders-ci"
 out = sys.argv[2] if len(sys.argv) > 2 else "results/pretrained-encoders-debian-deps-titles-small"
@@ -19,7 +20,7 @@ for rj in sorted(glob.glob(os.path.join(runs_dir, "*", "run.json"))):
         zs = f"{model} / zero-shot"
         if zs not in rows: add(zs, r["untrained_metrics"], 0, 0)
     add(method, r["final_metrics"], r["timings"]["total_seconds"], r["epochs_done"])
-bm = json.load(open("results/bm25-debian-deps-titles-small.json"))
+bm = json.load(open(sys.argv[3] if len(sys.argv) > 3 else "results/bm25-debian-deps-titles-small.json"))   # `./vixml baseline bm25 --json`
 add("BM25", bm)
 def fmt(vals):
     v = [100 * x for x in vals]
