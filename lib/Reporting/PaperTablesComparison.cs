@@ -299,10 +299,10 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         return d > noise ? "holds" : d < -noise ? "does not hold" : "within the seed spread";
     }
 
-    /// <summary>Reads "P@1" mean / "P@1 std" / "runs" of a summary row.</summary>
-    public static (double Mean, double Std, int Runs)? P1(ResultCsv csv, string method)
+    /// <summary>Reads "P@1" mean / "P@1 std" / "runs" of a summary row (the first row whose key column is <paramref name="method"/>).</summary>
+    public static (double Mean, double Std, int Runs)? P1(ResultCsv csv, string method, string keyColumn = "method")
     {
-        var row = csv.Row("method", method);
+        var row = csv.Row(keyColumn, method);
         if (row is null) return null;
         double D(string col) => row.TryGetValue(col, out var t) && double.TryParse(t, System.Globalization.NumberStyles.Float,
             System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
@@ -348,6 +348,22 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         return sb.ToString();
     }
 
+    /// <summary>Decoder early-fusion claims on a table keyed by prompt template (results/summarize_decoder_fusion.py).</summary>
+    public static string DecoderClaimRows(ResultCsv csv)
+    {
+        var sb = new System.Text.StringBuilder("| claim | ours (P@1 %) | Δ P@1 (ours) | here | paper (context) |\n| --- | --- | ---: | --- | --- |\n");
+        void Row(string claim, string a, string b, string ctx)
+        {
+            if (P1(csv, a, "template") is not { } x || P1(csv, b, "template") is not { } y) return;
+            sb.Append($"| {claim} | {a} {F(x)} vs {b} {F(y)} | {x.Mean - y.Mean:+0.00;-0.00} | {Verdict(x, y)} | {ctx} |\n");
+        }
+        Row("images in the decoder prompt (T1 ⊕ E ⊕ eEOS) beat the text-only prompt", "t1-e-eeos", "prefix-eos", "the ViXML claim for decoders");
+        Row("text before the images beats images first (with prefixes)", "t1-e-eeos", "image-first", "not transcribed");
+        Row("a text prefix before image-first tokens matters (no prefix is worse)", "image-first", "image-first-no-prefix",
+            "no prefix clearly worse (attention sinks; paper summary, no number)");
+        return sb.ToString();
+    }
+
     /// <summary>
     /// The same claim rows on the curated multi-seed tables committed in results/ (pretrained-encoders-*.csv and
     /// vixml-fusion-*.csv, written by results/summarize_*.py): these carry the verdicts with a seed spread, where the ci
@@ -358,7 +374,8 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         if (curatedDirectory is null || !Directory.Exists(curatedDirectory)) return "";
         var files = Directory.GetFiles(curatedDirectory, "*.csv")
             .Select(Path.GetFileName).OfType<string>()
-            .Where(f => (f.StartsWith("pretrained-encoders-", StringComparison.Ordinal) || f.StartsWith("vixml-fusion-", StringComparison.Ordinal))
+            .Where(f => (f.StartsWith("pretrained-encoders-", StringComparison.Ordinal) || f.StartsWith("vixml-fusion-", StringComparison.Ordinal)
+                         || f.StartsWith("vixml-decoder-fusion-", StringComparison.Ordinal))
                         && !f.EndsWith("-runs.csv", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal).ToList();
         if (files.Count == 0) return "";
@@ -366,9 +383,10 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         foreach (var f in files)
         {
             var csv = ResultCsv.TryRead(Path.Combine(curatedDirectory, f));
-            if (csv is null || !csv.Header.Contains("method")) continue;
+            if (csv is null || !(csv.Header.Contains("method") || csv.Header.Contains("template"))) continue;
             sb.Append($"\n### results/{f} (scale: results/{Path.ChangeExtension(f, ".md")})\n\n");
-            sb.Append(f.StartsWith("pretrained-", StringComparison.Ordinal) ? PretrainedClaimRows(csv) : FusionClaimRows(csv, paper));
+            sb.Append(f.StartsWith("pretrained-", StringComparison.Ordinal) ? PretrainedClaimRows(csv)
+                : f.StartsWith("vixml-decoder-", StringComparison.Ordinal) ? DecoderClaimRows(csv) : FusionClaimRows(csv, paper));
         }
         return sb.ToString();
     }

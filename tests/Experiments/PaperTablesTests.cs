@@ -105,6 +105,9 @@ public class PaperTablesTests
         File.WriteAllText(Path.Combine(curated, "pretrained-encoders-toy.csv"),
             "method,runs,P@1,P@1 std\n\"BM25\",1,14.3,0\n\"m / zero-shot\",1,16.1,0\n\"m / triplet-ngame\",3,19.2,0.3\n\"m / triplet-random-batches\",3,19.1,0.4\n");
         File.WriteAllText(Path.Combine(curated, "vixml-fusion-toy-runs.csv"), "method,seed\nx,1\n");   // per-run tables are skipped
+        File.WriteAllText(Path.Combine(curated, "vixml-decoder-fusion-toy.csv"),
+            "template,images,runs,P@1,P@1 std\nprefix-eos,all,3,13.7,3.0\nt1-e-eeos,all,3,17.3,6.2\nt1-e-eeos,0,3,9.0,1\n" +
+            "image-first,all,3,45.9,4.2\nimage-first-no-prefix,all,3,46.3,7.2\n");
         var empty = Repo.TempDir("vixml-empty-results");
         new PaperTablesGenerator().Generate(new PaperTableContext("ci", empty, tables, TextWriter.Null, curated));
         var claims = File.ReadAllText(Path.Combine(tables, "claims.md"));
@@ -119,6 +122,9 @@ public class PaperTablesTests
         Assert.Equal("holds", Row(section, "m: fine-tuning beats the off-the-shelf")[2]);
         Assert.Equal("within the seed spread", Row(section, "m: NGAME batches beat random batches")[2]);
         Assert.Contains("16.10 vs 14.30", Row(section, "m zero-shot beats BM25")[1]);
+        Assert.Equal(["+3.60", "within the seed spread"], Row(section, "images in the decoder prompt")[2..4]);
+        Assert.Equal(["-28.60", "does not hold"], Row(section, "text before the images beats images first")[2..4]);
+        Assert.Equal(["-0.40", "within the seed spread"], Row(section, "a text prefix before image-first tokens matters")[2..4]);
         // Verdict rules: a deterministic (single-run) side is compared against the other side's spread.
         Assert.Equal("holds", PaperTablesGenerator.Verdict((19.2, 0.3, 3), (16.1, 0, 1)));
         Assert.Equal("within the seed spread", PaperTablesGenerator.Verdict((16.3, 0.3, 3), (16.1, 0, 1)));
