@@ -281,8 +281,10 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
             if (Get($"{model} / triplet-ngame") is { } a && Get($"{model} / triplet-random-batches") is { } b)
                 sb.Append($"| {model}: NGAME batches beat random batches (triplet loss) | {F(a)} vs {F(b)} | {Verdict(a, b)} |\n");
         }
-        if ((Get("bm25") ?? Get("BM25")) is { } bm && models.Count > 0 && Get($"{models[0]} / zero-shot") is { } z0)
-            sb.Append($"| {models[0]} zero-shot beats BM25 | {F(z0)} vs {F(bm)} | {Verdict(z0, bm)} |\n");
+        if ((Get("bm25") ?? Get("BM25")) is { } bm)
+            foreach (var model in models)
+                if (Get($"{model} / zero-shot") is { } z0)
+                    sb.Append($"| {model} zero-shot beats BM25 | {F(z0)} vs {F(bm)} | {Verdict(z0, bm)} |\n");
         return sb.ToString();
     }
 
