@@ -34,15 +34,25 @@ public class MemoryTests
         }
     }
 
+    private static long SettledRssBytes()
+    {
+        // Managed garbage of earlier tests (and their finalizers, which free native tensors) must not count as ours.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return RssBytes();
+    }
+
     [Fact]
     public void Creating_and_disposing_100000_tensors_in_scopes_keeps_rss_flat()
     {
         Churn(20_000); // warm-up: allocator pools, JIT
-        var before = RssBytes();
+        var before = SettledRssBytes();
         Churn(100_000);
-        var growth = RssBytes() - before;
-        // 100,000 leaked 4 KiB tensors would be ~400 MB; allow allocator noise only
-        Assert.True(growth < 48L << 20, $"RSS grew by {growth >> 20} MiB");
+        var growth = SettledRssBytes() - before;
+        // 100,000 leaked 4 KiB tensors would be ~400 MB. Allocator noise (glibc arenas keep freed pages) reached 48 MiB
+        // once in CI with the former limit of 48 MiB; 128 MiB still fails a leak of a third of the tensors.
+        Assert.True(growth < 128L << 20, $"RSS grew by {growth >> 20} MiB");
     }
 
     [Fact]
