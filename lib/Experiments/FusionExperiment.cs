@@ -94,7 +94,7 @@ public static class FusionExperiment
         ExperimentProfile.Check(c.Profile);
         if (c.Profile == "paper" && c.DataDir is null) throw new ArgumentException("profile 'paper' needs DataDir (a dataset folder with an image bank)");
         foreach (var m in c.Methods) MethodOverrides(m, c.ModalityDropout);
-        ConfigFile(c.Encoder);
+        _ = ConfigFile(c.Encoder);   // an unknown encoder fails here, before any data or bank is built
         if (c.Seeds.Count == 0) throw new ArgumentException("seeds: empty list");
         var src = Resolve(c, log);
         EnsureBank(src.Directory, c.Bank, log);

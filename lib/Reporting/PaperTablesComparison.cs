@@ -335,11 +335,7 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         string Ctx(string id) => paper.Numbers.FirstOrDefault(n => n.Id == id) is { } n && n.Value is { } v
             ? (n.ValueHigh is { } hi ? $"{v:F2} to {hi:F2}" : $"{(n.Approximate ? "about " : "")}{v:F2}") + $" ({n.Dataset})" : "not transcribed";
         sb.Append("| claim | ours (P@1 %) | Δ P@1 (ours) | here | paper (context, not comparable) |\n| --- | --- | ---: | --- | --- |\n");
-        void Row(string claim, string a, string b, string ctx)
-        {
-            if (P1(csv, a) is not { } x || P1(csv, b) is not { } y) return;
-            sb.Append($"| {claim} | {a} {F(x)} vs {b} {F(y)} | {x.Mean - y.Mean:+0.00;-0.00} | {Verdict(x, y)} | {ctx} |\n");
-        }
+        void Row(string claim, string a, string b, string ctx) => DeltaRow(sb, csv, "method", claim, a, b, ctx);
         var gain = paper.Numbers.FirstOrDefault(n => n.Claim.StartsWith("ViXML vs previous", StringComparison.Ordinal))?.Id;
         var el = paper.Numbers.FirstOrDefault(n => n.Claim.StartsWith("Early fusion", StringComparison.Ordinal))?.Id;
         Row("ViXML (early fusion, linear adapter) beats the same encoder text-only", "early-linear", "text-only",
@@ -350,15 +346,18 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         return sb.ToString();
     }
 
+    /// <summary>One "a beats b" claim row (P@1 of both, Δ, verdict, the paper's context); nothing when a row is missing.</summary>
+    private static void DeltaRow(System.Text.StringBuilder sb, ResultCsv csv, string keyColumn, string claim, string a, string b, string ctx)
+    {
+        if (P1(csv, a, keyColumn) is not { } x || P1(csv, b, keyColumn) is not { } y) return;
+        sb.Append($"| {claim} | {a} {F(x)} vs {b} {F(y)} | {x.Mean - y.Mean:+0.00;-0.00} | {Verdict(x, y)} | {ctx} |\n");
+    }
+
     /// <summary>Decoder early-fusion claims on a table keyed by prompt template (results/summarize_decoder_fusion.py).</summary>
     public static string DecoderClaimRows(ResultCsv csv)
     {
         var sb = new System.Text.StringBuilder("| claim | ours (P@1 %) | Δ P@1 (ours) | here | paper (context) |\n| --- | --- | ---: | --- | --- |\n");
-        void Row(string claim, string a, string b, string ctx)
-        {
-            if (P1(csv, a, "template") is not { } x || P1(csv, b, "template") is not { } y) return;
-            sb.Append($"| {claim} | {a} {F(x)} vs {b} {F(y)} | {x.Mean - y.Mean:+0.00;-0.00} | {Verdict(x, y)} | {ctx} |\n");
-        }
+        void Row(string claim, string a, string b, string ctx) => DeltaRow(sb, csv, "template", claim, a, b, ctx);
         Row("images in the decoder prompt (T1 ⊕ E ⊕ eEOS) beat the text-only prompt", "t1-e-eeos", "prefix-eos", "the ViXML claim for decoders");
         Row("text before the images beats images first (with prefixes)", "t1-e-eeos", "image-first", "not transcribed");
         Row("a text prefix before image-first tokens matters (no prefix is worse)", "image-first", "image-first-no-prefix",
