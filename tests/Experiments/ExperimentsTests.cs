@@ -159,6 +159,10 @@ public class ExperimentsTests
         Assert.Equal(m, (double)ngame[col.IndexOf("PSP@3")]!, 12);
         Assert.Equal(sd, (double)ngame[col.IndexOf("PSP@3 std")]!, 12);
         Assert.Equal([1, 2], r.Summary.Scale!.Seeds);
+        // A tweaked schedule never passes for the profile's own: the overrides are named in the scale line.
+        Assert.EndsWith("; training overrides: optim.epochs=2, model.hidden=32, model.intermediate=64, model.heads=2, sampler.batch_size=8",
+            r.Summary.Scale.Note);
+        Assert.Equal("", (c with { TrainOverrides = [] }).OverridesNote());
         Assert.Equal(4, r.Curves.TraceCount);
         Assert.Equal(4, TextEncodersExperiment.P1Curves(r.Runs).TraceCount);
         // A second call redoes the runs in the same folders instead of refusing.
