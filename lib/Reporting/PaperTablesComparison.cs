@@ -275,20 +275,15 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
             var zs = Get($"{model} / zero-shot");
             var fine = new[] { "triplet-ngame", "triplet-random-batches", "infonce-ngame" }
                 .Select(m => (m, v: Get($"{model} / {m}"))).Where(x => x.v is not null).Select(x => (x.m, v: x.v!.Value)).ToList();
+            var best = fine.Count > 0 ? fine.MaxBy(x => x.v.Mean) : default;
             if (zs is { } z && fine.Count > 0)
-            {
-                var best = fine.MaxBy(x => x.v.Mean);
                 sb.Append($"| {model}: fine-tuning beats the off-the-shelf (zero-shot) encoder | best fine-tuned ({best.m}) {F(best.v)} vs zero-shot {F(z)} | {Verdict(best.v, z)} |\n");
-            }
             if (zs is { } z2 && Get($"{model} / triplet-ngame") is { } tn)
                 sb.Append($"| {model}: the paper's triplet loss does not collapse from pretrained init (triplet + NGAME ≥ zero-shot) | {F(tn)} vs zero-shot {F(z2)} | {Verdict(tn, z2)} |\n");
             if (Get($"{model} / triplet-ngame") is { } a && Get($"{model} / triplet-random-batches") is { } b)
                 sb.Append($"| {model}: NGAME batches beat random batches (triplet loss) | {F(a)} vs {F(b)} | {Verdict(a, b)} |\n");
             if (fine.Count > 0 && scratch is { } s)
-            {
-                var best = fine.MaxBy(x => x.v.Mean);
                 sb.Append($"| {model}: fine-tuning the pretrained encoder beats the from-scratch encoder (schedules: the table's scale line) | best fine-tuned ({best.m}) {F(best.v)} vs {scratchName} {F(s)} | {Verdict(best.v, s)} |\n");
-            }
         }
         if ((Get("bm25") ?? Get("BM25")) is { } bm)
             foreach (var model in models)
@@ -299,8 +294,10 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
 
     /// <summary>Both sides deterministic (zero-shot and BM25 involve no seed): the difference is exact on this test split,
     /// and there is no seed spread to test it against.</summary>
-    public static string DeterministicVerdict(double d) =>
-        (d > 0 ? "higher here" : d < 0 ? "lower here" : "equal") + " (both deterministic: no seed spread)";
+    public static string DeterministicVerdict(double d) => Direction(d) + " (both deterministic: no seed spread)";
+
+    /// <summary>Which side is higher, for comparisons without a seed spread to test against.</summary>
+    private static string Direction(double d) => d > 0 ? "higher here" : d < 0 ? "lower here" : "equal";
 
     private static string F((double Mean, double Std, int Runs) x) => x.Runs > 1 ? $"{x.Mean:F2} ± {x.Std:F2}" : $"{x.Mean:F2}";
 
@@ -310,7 +307,7 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
     public static string Verdict((double Mean, double Std, int Runs) a, (double Mean, double Std, int Runs) b)
     {
         var d = a.Mean - b.Mean;
-        if (a.Runs <= 1 && b.Runs <= 1) return d > 0 ? "higher here (one seed: not a test)" : d < 0 ? "lower here (one seed: not a test)" : "equal (one seed)";
+        if (a.Runs <= 1 && b.Runs <= 1) return Direction(d) + (d == 0 ? " (one seed)" : " (one seed: not a test)");
         // A difference exactly at the spread is within it; the tolerance absorbs rounding in the means and stds (P@1 is
         // a count over the test set, so a difference of one query can equal a std of one query to the last bit).
         var noise = Math.Max(a.Runs > 1 ? a.Std : 0, b.Runs > 1 ? b.Std : 0) + 1e-9;
