@@ -25,15 +25,14 @@ public sealed class ReproduceCommand : ICliCommand
         cmd.SetAction(parse => UserErrors.Guard(() =>
         {
             var root = ChartExport.RepoRoot() ?? Environment.CurrentDirectory;
-            var seconds = parse.GetValue(timeout);
-            if (seconds is <= 0) throw new CliException("--timeout must be positive");
+            var limit = CliNumbers.Seconds(parse.GetValue(timeout), "--timeout");
             var options = new ReproduceOptions
             {
                 Profile = parse.GetValue(profile)!,
                 NotebooksDirectory = parse.GetValue(notebooks) ?? Path.Combine(root, "notebooks"),
                 ResultsRoot = parse.GetValue(results) ?? Path.Combine(root, "results"),
                 PaperTablesDirectory = parse.GetValue(tables) ?? Path.Combine(root, "paper-tables"),
-                TimeoutPerNotebook = seconds is { } s ? TimeSpan.FromSeconds(s) : null,
+                TimeoutPerNotebook = limit,
                 Log = Console.Error,
             };
             ReproduceResult r;
