@@ -16,11 +16,11 @@ namespace ViXml.Tests.Reporting;
 public partial class ResultsSiteTests
 {
     // Every payload tries to leave one of two marks: document.title "PWNED" or window.PWNED.
-    private const string Pwn = "window.PWNED=1;document.title='PWNED'";
-    private const string ImgPwn = "<img src=x onerror=\"" + Pwn + "\">";
-    private const string ScriptPwn = "<script>" + Pwn + "</script>";
+    internal const string Pwn = "window.PWNED=1;document.title='PWNED'";
+    internal const string ImgPwn = "<img src=x onerror=\"" + Pwn + "\">";
+    internal const string ScriptPwn = "<script>" + Pwn + "</script>";
 
-    private static JsonObject HostileFigure() => new()
+    internal static JsonObject HostileFigure() => new()
     {
         ["data"] = new JsonArray(new JsonObject
         {
@@ -46,7 +46,7 @@ public partial class ResultsSiteTests
         ["output_type"] = "display_data", ["metadata"] = new JsonObject(), ["data"] = new JsonObject { [mime] = value },
     };
 
-    private static string HostileNotebook()
+    internal static string HostileNotebook()
     {
         var nb = new JsonObject
         {

@@ -32,7 +32,7 @@ public static partial class NotebookHtml
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(ipynbPath));
+            root = ParseJson(File.ReadAllText(ipynbPath));
         }
         catch (System.Text.Json.JsonException e)
         {
@@ -132,7 +132,7 @@ public static partial class NotebookHtml
     {
         if (data[MimeTypes.Plotly] is { } plotly)
         {
-            var fig = plotly is JsonValue str && str.TryGetValue<string>(out var text) ? JsonNode.Parse(text) : plotly;
+            var fig = plotly is JsonValue str && str.TryGetValue<string>(out var text) ? ParseJson(text) : plotly;
             if (fig is not JsonObject || fig["data"] is not JsonArray)
                 throw new InvalidDataException("Plotly output is not a figure (a JSON object with a \"data\" array)");
             charts++;
@@ -177,6 +177,10 @@ public static partial class NotebookHtml
     private static string ScriptSafe(JsonNode node) =>
         ChartExport.ScriptSafeJson(node.ToJsonString()).Replace("<", "\\u003c", StringComparison.Ordinal)
             .Replace("\u2028", "\\u2028", StringComparison.Ordinal).Replace("\u2029", "\\u2029", StringComparison.Ordinal);
+
+    /// <summary>JSON from a results folder: a duplicate key is a parse error here (JsonObject would throw later, on access).</summary>
+    public static JsonNode? ParseJson(string text) =>
+        JsonNode.Parse(text, documentOptions: new System.Text.Json.JsonDocumentOptions { AllowDuplicateProperties = false });
 
     private static string Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : n?.ToJsonString() ?? "";
 

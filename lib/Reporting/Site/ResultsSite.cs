@@ -408,7 +408,7 @@ public static partial class ResultsSite
     private static IEnumerable<(string Column, string Format)> Formats(string json)
     {
         JsonNode? node;
-        try { node = JsonNode.Parse(json); }
+        try { node = NotebookHtml.ParseJson(json); }
         catch (System.Text.Json.JsonException) { yield break; }
         if (node is not JsonObject o) yield break;
         foreach (var (column, value) in o)
@@ -510,7 +510,7 @@ public static partial class ResultsSite
         if (!File.Exists(path)) return null;
         try
         {
-            return JsonNode.Parse(ReadText(path));
+            return NotebookHtml.ParseJson(ReadText(path));
         }
         catch (System.Text.Json.JsonException e)
         {
