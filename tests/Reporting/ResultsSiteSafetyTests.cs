@@ -308,6 +308,13 @@ public partial class ResultsSiteTests
             Assert.Contains(target, e.Message);
             Assert.Equal(ErrorKind.Environment, UserError.Classify(e));
         }
+        // The CLI: exit 74 (environment), one line naming the site's path.
+        var site = Path.Combine(results, "site");
+        if (Directory.Exists(site)) Directory.Delete(site, true);
+        File.WriteAllText(site, "a file where the site goes");
+        var (code, _, stderr) = ViXml.Tests.Xmc.CliRunner.Run("report", "--profile", "ci", "--results", Path.GetDirectoryName(results)!, "--paper-tables", paper);
+        Assert.Equal(74, code);
+        Assert.Contains($"error: cannot write {site}: it is a file", stderr);
     }
 
     [Fact]
