@@ -15,10 +15,10 @@ public static class ExperimentProfile
     public static readonly string[] Names = ["smoke", "ci", "cpu", "paper"];
 
     /// <summary>Training queries the smoke profile keeps (the first ones of the small dataset).</summary>
-    public const int SmokeTrainQueries = 256;
+    public const int SmokeTrainQueries = 200;
 
     /// <summary>Test queries the smoke profile keeps (the first ones of the small dataset).</summary>
-    public const int SmokeTestQueries = 200;
+    public const int SmokeTestQueries = 100;
 
     /// <summary>Whether a profile runs on the small embedded datasets and their short schedules' configuration files
     /// (configs/ci.yaml rather than cpu.yaml): smoke and ci.</summary>

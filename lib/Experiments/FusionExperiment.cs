@@ -42,7 +42,7 @@ public sealed record FusionConfig : ExperimentConfig
     /// <summary>What the profile changes in the training file. ci keeps the main job short: MiniLM-L6 runs 1 of its 8
     /// epochs on the first 768 training items (6 steps of 128, NGAME clusters from the pretrained embeddings before the
     /// first step, 1 warm-up step), the from-scratch encoder 15 of its 30 epochs; smoke: one epoch on the smoke subset
-    /// (256 training items: 2 steps); cpu/paper: the file as written.</summary>
+    /// (200 training items: 2 steps); cpu/paper: the file as written.</summary>
     public static IReadOnlyList<string> ProfileOverrides(string profile, string encoder = "minilm-l6") => profile switch
     {
         "ci" => encoder == "scratch" ? ["run.save_model=false", "optim.epochs=15"]

@@ -29,7 +29,7 @@ public sealed record PretrainedEncodersConfig : ExperimentConfig
     /// of 128), NGAME clusters computed from the pretrained encoder's own embeddings before the first step (cl_start 0),
     /// 1 warm-up step, no checkpoints beyond the last; evaluation of every test query against every label at epoch 0
     /// (zero-shot) and at the end: the two full evaluations cost more than the four steps, so a longer ci schedule would
-    /// not fit in about a minute per notebook. smoke: the same on the smoke subset (256 training queries: 2 steps).
+    /// not fit in about a minute per notebook. smoke: the same on the smoke subset (200 training queries: 2 steps).
     /// cpu (full data: 20,807 training queries): one epoch over every training query (163 steps of 128; ~8 min per run
     /// on 2 idle cores), NGAME clusters from the pretrained embeddings before the first step (cl_start 0: a pretrained
     /// encoder clusters well from the start). paper: the configuration as written. Evaluation after every epoch for the

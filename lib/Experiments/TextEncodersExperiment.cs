@@ -29,7 +29,7 @@ public sealed record TextEncodersConfig : ExperimentConfig
     /// NGAME clustering from epoch 1 every epoch (otherwise a 2-epoch run would never reach configs/ci.yaml's cl_start 4),
     /// batches of 128 with a 2-step warm-up (configs/ci.yaml's 50 warm-up steps would leave the 16 steps of this run
     /// near lr 0: the encoder would not move), and an evaluation after every epoch for the curves;
-    /// smoke: one epoch over the smoke subset's 256 training queries (2 steps of 128, NGAME clusters before the first
+    /// smoke: one epoch over the smoke subset's 200 training queries (2 steps of 128, NGAME clusters before the first
     /// step, 1 warm-up step): seconds; cpu/paper: configs/cpu.yaml as written, evaluation every epoch.
     /// </summary>
     public static IReadOnlyList<string> ProfileOverrides(string profile) => profile switch
@@ -40,7 +40,7 @@ public sealed record TextEncodersConfig : ExperimentConfig
         _ => ["eval.every=1", "run.save_model=false"],
     };
 
-    /// <summary>The smoke schedule every trained notebook shares: one epoch of batches of 128 (the smoke subset's 256
+    /// <summary>The smoke schedule every trained notebook shares: one epoch of batches of 128 (the smoke subset's 200
     /// training queries: 2 steps), NGAME clusters before the first step, 1 warm-up step, no checkpoints beyond the last.</summary>
     public static readonly string[] SmokeOverrides =
         ["optim.epochs=1", "sampler.batch_size=128", "sampler.ngame.cl_start=0", "sampler.ngame.cl_update=1",

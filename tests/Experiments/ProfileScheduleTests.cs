@@ -53,7 +53,7 @@ public class ProfileScheduleTests
         Assert.Equal(["minilm-l6"], PretrainedEncodersConfig.DefaultModels("smoke"));
         Assert.Equal(PretrainedEncodersConfig.DefaultMethods("ci"), PretrainedEncodersConfig.DefaultMethods("smoke"));
         Assert.Equal("img", FusionConfig.DefaultBank("smoke"));
-        Assert.Equal((256, 200), (ExperimentProfile.SmokeTrainQueries, ExperimentProfile.SmokeTestQueries));
+        Assert.Equal((200, 100), (ExperimentProfile.SmokeTrainQueries, ExperimentProfile.SmokeTestQueries));
     }
 
     [Fact]
