@@ -333,6 +333,8 @@ public class PrimeTests
 
     [Theory]
     [InlineData(0, 131_073, 65_536)]
+    [InlineData(0, 1_305_265, 524_288)]
+    [InlineData(0, 60, 32)]
     [InlineData(0, 100, 64)]
     [InlineData(0, 1, 1)]
     [InlineData(0, 6, 4)]

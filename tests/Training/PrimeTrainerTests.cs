@@ -42,7 +42,7 @@ public class PrimeTrainerTests
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         var j = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")))!;
         Assert.NotNull(j["final_metrics_raw_labels"]?["P@1"]);
-        Assert.Equal(32, (int)j["label_side"]!["free_vectors"]!);   // 60 labels: ⌊60/2⌋ = 30 → 32
+        Assert.Equal(32, (int)j["label_side"]!["free_vectors"]!);   // 60 labels: the power of two nearest to 30
         var header = File.ReadAllLines(Path.Combine(run, "metrics.csv"))[0].Split(',');
         Assert.Contains("raw_labels_P@1", header);
         // eval --run reloads label_side.safetensors and searches the same enriched vectors.

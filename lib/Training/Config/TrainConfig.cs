@@ -122,7 +122,7 @@ public sealed class LabelSideConfig
     /// n(mean(TransformerLayer([u_l, free vector, centroid]))) where u_l is the encoder's pooled output before normalisation.</summary>
     public LabelSideKind Kind { get; set; } = LabelSideKind.Plain;
     /// <summary>Number of free vectors, rounded up to a power of two; 0 = the paper's ratio, about two labels per vector
-    /// (⌊labels/2⌋ rounded up to a power of two: 65,536 for 131,073 labels). More vectors than labels is an error.</summary>
+    /// (the power of two nearest to labels/2: 65,536 for 131,073 labels). More vectors than labels is an error.</summary>
     public int FreeVectors { get; set; } = 0;
     /// <summary>Attention heads of the combiner layer (the ViXML scripts: 8; the hidden size must be a multiple).</summary>
     public int Heads { get; set; } = 8;

@@ -21,8 +21,9 @@ public static class FreeVectors
         if (requested < 0) throw new ConfigException($"label_side.free_vectors: {requested} must be non-negative");
         if (requested == 0)
         {
-            int half = Math.Max(1, numLabels / 2);
-            return (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)half);   // < 2·half ≤ labels
+            // The power of two nearest to labels/2 in log scale: at most √2·labels/2 < labels.
+            int exponent = (int)Math.Round(Math.Log2(Math.Max(1.0, numLabels / 2.0)), MidpointRounding.ToEven);
+            return 1 << exponent;
         }
         long n = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)requested);
         if (n > numLabels)
