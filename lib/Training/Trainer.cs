@@ -441,7 +441,7 @@ public sealed class Trainer
         var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, c.Data.MaxLen);
         var images = t.LoadImages(c);
         var evaluator = new Evaluator(model, data, testTok, labelTok, images, c.Eval);
-        using var labelSide = LabelSides.Create(c, model);
+        using var labelSide = LabelSides.ForRun(c, model, runDir);
         var all = evaluator.Evaluate(labelSide, 0).Metrics;
         var byImages = new Dictionary<int, XmcMetricsResult>();
         if (images is not null)
