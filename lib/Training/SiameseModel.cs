@@ -16,41 +16,47 @@ namespace ViXml.Training;
 /// </summary>
 public sealed class SiameseModel : HfModule
 {
-    public IEncoder Encoder { get; }
+    // Children live in fields named as registered (STYLE.md rule 2); the properties below only read them.
+    private readonly IEncoder encoder;
+    private readonly Linear? transform;
+    private readonly ImageAdapter? image_adapter;
+    private readonly LateFusion? late_fusion;
+
+    public IEncoder Encoder => encoder;
     public PoolingMode Pooling { get; }
     /// <summary>Optional (H → H) linear map after pooling; null when model.linear is false.</summary>
-    public Linear? Transform { get; }
+    public Linear? Transform => transform;
     /// <summary>How image vectors join the text (none = text only).</summary>
     public FusionKind Fusion { get; }
     /// <summary>Image vector → hidden size (early and late fusion); registered as <c>image_adapter</c>.</summary>
-    public ImageAdapter? ImageAdapter { get; }
+    public ImageAdapter? ImageAdapter => image_adapter;
     /// <summary>The late-fusion attention; registered as <c>late_fusion</c>.</summary>
-    public LateFusion? LateFusion { get; }
+    public LateFusion? LateFusion => late_fusion;
 
     /// <summary>What a fused model adds to the encoder: the fusion kind, the bank's width and the adapter shape.</summary>
     public sealed record FusionSpec(FusionKind Kind, int ImageDim, AdapterKind Adapter, int MlpHidden, long Seed);
 
     public SiameseModel(IEncoder encoder, PoolingMode pooling, bool linear, FusionSpec? fusion = null) : base(nameof(SiameseModel))
     {
-        Encoder = encoder;
+        this.encoder = encoder;
         Pooling = pooling;
         Fusion = fusion?.Kind ?? FusionKind.None;
         register_module("encoder", encoder.Module);
         if (linear)
         {
-            Transform = register_module("transform", nn.Linear(encoder.HiddenSize, encoder.HiddenSize));
+            transform = register_module("transform", nn.Linear(encoder.HiddenSize, encoder.HiddenSize));
             // Start at the identity so the head does not scramble a (pre)trained encoder's geometry.
             using (no_grad())
             {
-                Transform.weight.copy_(eye(encoder.HiddenSize));
-                Transform.bias!.zero_();
+                transform.weight.copy_(eye(encoder.HiddenSize));
+                transform.bias!.zero_();
             }
         }
         if (fusion is { Kind: not FusionKind.None } f)
         {
-            ImageAdapter = register_module("image_adapter", new ImageAdapter(f.ImageDim, encoder.HiddenSize, f.Adapter == AdapterKind.Mlp,
+            image_adapter = register_module("image_adapter", new ImageAdapter(f.ImageDim, encoder.HiddenSize, f.Adapter == AdapterKind.Mlp,
                 f.MlpHidden, f.Seed));
-            if (f.Kind == FusionKind.Late) LateFusion = register_module("late_fusion", new LateFusion(encoder.HiddenSize));
+            if (f.Kind == FusionKind.Late) late_fusion = register_module("late_fusion", new LateFusion(encoder.HiddenSize));
         }
     }
 
@@ -74,8 +80,8 @@ public sealed class SiameseModel : HfModule
             var slotMask = images.Mask;
             if (k < s)
             {
-                img = cat([img, zeros(b, s - k, img.size(2), dtype: img.dtype)], 1);  // (B, S, H)
-                slotMask = cat([slotMask, zeros(b, s - k, dtype: slotMask.dtype)], 1);
+                img = cat([img, zeros(b, s - k, img.size(2), dtype: img.dtype, device: img.device)], 1);  // (B, S, H)
+                slotMask = cat([slotMask, zeros(b, s - k, dtype: slotMask.dtype, device: slotMask.device)], 1);
             }
             pooled = decoder.EncodePooled(ids, mask, Pooling, img, slotMask);
         }
@@ -120,7 +126,7 @@ public sealed class SiameseModel : HfModule
         var img = ImageAdapter!.forward(images.Vectors);                             // (B, K, H)
         var words = Encoder.EmbedTokens(ids);                                        // (B, T, H)
         var x = cat([img.to(words.dtype), words], 1);                                // (B, K+T, H)
-        var full = cat([images.Mask.to(mask.dtype), mask], 1);                       // (B, K+T)
+        var full = cat([images.Mask.to(mask.dtype, mask.device), mask], 1);         // (B, K+T)
         var hidden = Encoder.ForwardEmbeds(x, full);
         return (hidden.MoveToOuterDisposeScope(), full.MoveToOuterDisposeScope());
     }
