@@ -50,6 +50,11 @@ public interface IEncoder : IDisposable
 
     /// <summary>Writes config.json + model.safetensors in HF layout (atomic per file).</summary>
     void save_pretrained(string dir);
+
+    /// <summary>Per-transformer-layer activation checkpointing while a graph is built (model.gradient_checkpointing):
+    /// each layer keeps only its input and is recomputed in backward (<see cref="ViXml.Torch.ActivationCheckpoint"/>).
+    /// Same gradients, less memory, about one more forward of time.</summary>
+    bool GradientCheckpointing { get; set; }
 }
 
 /// <summary>Pooling of hidden states and L2 normalisation (sentence-transformers numerics).</summary>

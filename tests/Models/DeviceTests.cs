@@ -60,7 +60,8 @@ public class DeviceTests
             enc = Qwen2Encoders.Create(new Qwen2EncoderSettings
             {
                 Shapes = shapes, Template = fusion == FusionKind.Early ? "t1-e-eeos" : "prefix-eos", Dtype = ScalarType.Float32, Seed = 2,
-                Lora = new LoraConfig { R = 4, Alpha = 8, Dropout = 0.1, TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
+                Lora = kind == "qwen2-full" ? null
+                    : new LoraConfig { R = 4, Alpha = 8, Dropout = 0.1, TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
             }, Qwen2Encoders.Tokenizer(null));
         }
         var spec = fusion == FusionKind.None ? null : new SiameseModel.FusionSpec(fusion, ImageDim, AdapterKind.Mlp, 8, 5);
@@ -71,7 +72,7 @@ public class DeviceTests
 
     /// <summary>ids/mask (B, T) right padded; image slots when the model fuses. A prompted decoder plans its prompt from
     /// host ids and masks (the model and the image vectors live on <paramref name="device"/>).</summary>
-    private static (Tensor Ids, Tensor Mask, ImageBatch? Images) Batch(SiameseModel m, int rows, long seed, Device device)
+    internal static (Tensor Ids, Tensor Mask, ImageBatch? Images) Batch(SiameseModel m, int rows, long seed, Device device)
     {
         var g = new Generator((ulong)seed);
         var lengths = Enumerable.Range(0, rows).Select(i => 2 + i % 4).ToArray();

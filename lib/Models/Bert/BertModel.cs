@@ -190,6 +190,7 @@ public sealed class BertModel : HfModule, IEncoder
     public int MaxPositions => config.MaxPositionEmbeddings;
     public int VocabSize => config.VocabSize;
     public nn.Module Module => this;
+    public bool GradientCheckpointing { get; set; }
 
     /// <summary>Builds the model with HF's initialisation (normal(0, initializer_range) for matrices and embeddings,
     /// zero biases and [PAD] row, unit LayerNorm), drawn from a generator seeded with <paramref name="seed"/>.</summary>
@@ -222,7 +223,9 @@ public sealed class BertModel : HfModule, IEncoder
         var x = embeddings.forward_embeds(inputsEmbeds);
         foreach (var l in encoder.layer)
         {
-            var next = l.forward(x, additive);
+            var next = GradientCheckpointing
+                ? ActivationCheckpoint.Run((h, e) => l.forward(h, e[0]), x, [additive], l.parameters())
+                : l.forward(x, additive);
             x.Dispose();
             x = next;
         }

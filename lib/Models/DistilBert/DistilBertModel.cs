@@ -130,6 +130,7 @@ public sealed class DistilBertModel : HfModule, IEncoder
     public int MaxPositions => config.MaxPositionEmbeddings;
     public int VocabSize => config.VocabSize;
     public nn.Module Module => this;
+    public bool GradientCheckpointing { get; set; }
 
     /// <summary>HF initialisation from a seed; with sinusoidal_pos_embds the position table is the fixed sinusoid
     /// table (frozen), as HF's create_sinusoidal_embeddings.</summary>
@@ -175,7 +176,9 @@ public sealed class DistilBertModel : HfModule, IEncoder
         var x = embeddings.forward_embeds(inputsEmbeds);
         foreach (var l in transformer.layer)
         {
-            var next = l.forward(x, padding);
+            var next = GradientCheckpointing
+                ? ActivationCheckpoint.Run((h, e) => l.forward(h, e[0]), x, [padding], l.parameters())
+                : l.forward(x, padding);
             x.Dispose();
             x = next;
         }

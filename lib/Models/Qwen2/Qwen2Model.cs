@@ -25,12 +25,25 @@ public sealed class Qwen2RMSNorm : HfModule<Tensor, Tensor>
     public override Tensor forward(Tensor x) => Qwen2Ops.RmsNorm(x, weight, eps);
 }
 
+/// <summary>How Qwen2 attention is computed (HF's attn_implementation).</summary>
+public enum Qwen2AttentionKind
+{
+    /// <summary>F.scaled_dot_product_attention with the additive mask (default): no (B, nh, T, T) probability tensors
+    /// kept for backward on CPU's flash kernel; softmax accumulates in float32 for bfloat16 inputs.</summary>
+    Sdpa,
+    /// <summary>HF's eager path: scores, fp32 softmax, dropout and the product as separate ops (kept for the bench and
+    /// as a reference).</summary>
+    Eager,
+}
+
 /// <summary>Grouped-query self-attention with rotary positions; bias on q/k/v, none on o.</summary>
 public sealed class Qwen2Attention : HfModule
 {
     public readonly LoraLinear q_proj, k_proj, v_proj, o_proj;
     private readonly int _heads, _kvHeads, _headDim;
     private readonly double _dropout;
+    /// <summary>SDPA (default) or eager; <see cref="Qwen2Model.UseAttention"/> sets it for every layer.</summary>
+    public Qwen2AttentionKind Kind = Qwen2AttentionKind.Sdpa;
 
     public Qwen2Attention(Qwen2Config c, ScalarType? dtype) : base(nameof(Qwen2Attention))
     {
@@ -58,12 +71,23 @@ public sealed class Qwen2Attention : HfModule
         var v = v_proj.forward(x).view(B, T, _kvHeads, _headDim).transpose(1, 2);    // (B, nkv, T, hd)
         q = Qwen2Ops.ApplyRope(q, cos, sin);
         k = Qwen2Ops.ApplyRope(k, cos, sin);
+        // TorchSharp 0.107's SDPA has no enable_gqa: K/V are repeated to the query's head count (a view + one copy).
         k = Qwen2Ops.RepeatKv(k, _heads / _kvHeads);                                  // (B, nh, T, hd)
         v = Qwen2Ops.RepeatKv(v, _heads / _kvHeads);
-        var scores = q.matmul_checked(k.transpose(2, 3)) * Math.Pow(_headDim, -0.5) + mask;    // (B, nh, T, T)
-        var probs = scores.softmax(-1, ScalarType.Float32).to(q.dtype);
-        if (_dropout > 0 && training) probs = F.dropout(probs, _dropout, true);
-        var o = probs.matmul_checked(v).transpose(1, 2).contiguous().reshape(B, T, (long)_heads * _headDim); // (B, T, H)
+        double p = _dropout > 0 && training ? _dropout : 0.0;
+        Tensor ctx;                                                                    // (B, nh, T, hd)
+        if (Kind == Qwen2AttentionKind.Sdpa)
+            // Our prompt layout puts pads between text and suffix, so the causal + padding mask is passed in full
+            // (no is_causal shortcut). Scale 1/√hd is SDPA's default, as HF's.
+            ctx = MetaSafe.Attention(q, k, v, mask, p);
+        else
+        {
+            var scores = q.matmul_checked(k.transpose(2, 3)) * Math.Pow(_headDim, -0.5) + mask;    // (B, nh, T, T)
+            var probs = scores.softmax(-1, ScalarType.Float32).to(q.dtype);
+            if (p > 0) probs = F.dropout(probs, p, true);
+            ctx = probs.matmul_checked(v);
+        }
+        var o = ctx.transpose(1, 2).contiguous().reshape(B, T, (long)_heads * _headDim); // (B, T, H)
         return o_proj.forward(o).MoveToOuterDisposeScope();
     }
 }
@@ -155,6 +179,12 @@ public sealed class Qwen2Model : HfModule, IEncoder
         }
     }
 
+    /// <summary>Chooses SDPA (the default) or HF's eager attention for every layer.</summary>
+    public void UseAttention(Qwen2AttentionKind kind)
+    {
+        foreach (var layer in layers) layer.self_attn.Kind = kind;
+    }
+
     /// <summary>Token embeddings: ids (B, T) int64 → (B, T, H).</summary>
     public Tensor Embed(Tensor inputIds) => MetaSafe.Embedding(embed_tokens, inputIds);
 
@@ -177,7 +207,10 @@ public sealed class Qwen2Model : HfModule, IEncoder
         attentionMask = attentionMask.to(device);
         var (cos, sin) = Qwen2Ops.RopeCosSin(positionIds, Config.HeadDim, Config.RopeTheta, DType);
         var mask = Qwen2Ops.AdditiveMask(attentionMask, DType);
-        foreach (var layer in layers) x = layer.forward(x, cos, sin, mask);
+        foreach (var layer in layers)
+            x = GradientCheckpointing
+                ? ActivationCheckpoint.Run((h, e) => layer.forward(h, e[0], e[1], e[2]), x, [cos, sin, mask], layer.parameters())
+                : layer.forward(x, cos, sin, mask);
         return norm.forward(x).MoveToOuterDisposeScope();
     }
 
@@ -195,6 +228,8 @@ public sealed class Qwen2Model : HfModule, IEncoder
     public int MaxPositions => Config.MaxPositionEmbeddings;
     public int VocabSize => Config.VocabSize;
     nn.Module IEncoder.Module => this;
+    /// <summary>Per-decoder-layer activation checkpointing (see <see cref="IEncoder.GradientCheckpointing"/>).</summary>
+    public bool GradientCheckpointing { get; set; }
 
     /// <summary>ids and mask (B, T), right padded, default positions → last hidden states (B, T, H) in float32.</summary>
     public Tensor Forward(Tensor ids, Tensor mask)

@@ -53,6 +53,7 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
     public int MaxPositions => Model.MaxPositions;
     public int VocabSize => Model.VocabSize;
     public nn.Module Module => Model;
+    public bool GradientCheckpointing { get => Model.GradientCheckpointing; set => Model.GradientCheckpointing = value; }
 
     public Tensor Forward(Tensor ids, Tensor mask) => Model.Forward(ids, mask);
     public Tensor EmbedTokens(Tensor ids) => Model.EmbedTokens(ids);
