@@ -137,19 +137,41 @@ public sealed class SiameseModel : HfModule
         state_dict().Where(kv => kv.Key.StartsWith("image_adapter.", StringComparison.Ordinal)
                                  || kv.Key.StartsWith("late_fusion.", StringComparison.Ordinal));
 
+    /// <summary>
+    /// The frozen base's dtype from model.dtype (float32 | bfloat16; the legacy model.decoder.dtype bf16 | fp32 wins for
+    /// a decoder when set). bfloat16 needs a frozen base: a qwen2 encoder with LoRA; every weight a BERT-family encoder
+    /// trains keeps float32 (TorchSharp 0.107 has no autocast and no fp32-master scheme for them).
+    /// </summary>
+    public static ScalarType BaseDtype(ModelConfig m)
+    {
+        var (key, value) = m.Encoder == EncoderKind.Qwen2 && !string.IsNullOrEmpty(m.Decoder.Dtype)
+            ? ("model.decoder.dtype", m.Decoder.Dtype) : ("model.dtype", m.Dtype);
+        var dtype = value switch
+        {
+            "float32" or "fp32" => ScalarType.Float32,
+            "bfloat16" or "bf16" => ScalarType.BFloat16,
+            _ => throw new ConfigException($"{key}: '{value}' is not float32 | bfloat16"),
+        };
+        if (dtype == ScalarType.BFloat16 && !(m.Encoder == EncoderKind.Qwen2 && m.Decoder.LoraR > 0))
+            throw new ConfigException($"{key}: bfloat16 needs a frozen base (model.encoder: qwen2 with model.decoder.lora_r > 0); " +
+                                      "a fully trained encoder keeps its weights in float32");
+        return dtype;
+    }
+
     /// <summary>Is this parameter part of the encoder (its own learning rate) rather than a head?</summary>
     public static bool IsEncoderParameter(string name) => name.StartsWith("encoder.", StringComparison.Ordinal);
 
     /// <summary>Builds the model a configuration describes (random init from <paramref name="seed"/> or pretrained).</summary>
     public static SiameseModel Create(ModelConfig m, int vocabSize, long seed, FusionSpec? fusion = null)
     {
+        var dtype = BaseDtype(m);
         IEncoder enc;
         if (m.Encoder == EncoderKind.Qwen2)
         {
             var d = m.Decoder; // Qwen2 backbone + LoRA + prompt template (lib/Models/Qwen2)
             enc = Models.Qwen2.Qwen2Encoders.ForTraining(Models.Qwen2.Qwen2Encoders.Tokenizer(m.Pretrained), m.Pretrained, m.Hidden,
                 m.Layers, m.Heads, m.Intermediate, m.MaxPositions, d.LoraR, d.LoraAlpha, d.Rslora, d.LoraDropout, d.LoraTargets,
-                d.Template, d.PromptPrefix, d.PromptSuffix, d.Positions, d.Dtype, seed);
+                d.Template, d.PromptPrefix, d.PromptSuffix, d.Positions, dtype == ScalarType.BFloat16 ? "bf16" : "fp32", seed);
         }
         else if (!string.IsNullOrEmpty(m.Pretrained)) enc = Encoders.Load(m.Pretrained);
         else
@@ -170,6 +192,7 @@ public sealed class SiameseModel : HfModule
         }
         if (enc.VocabSize < vocabSize)
             throw new ConfigException($"model: the encoder has {enc.VocabSize} token ids but the vocabulary has {vocabSize}");
+        enc.GradientCheckpointing = m.GradientCheckpointing;
         manual_seed(seed + 1);
         return new SiameseModel(enc, m.Pooling switch
         {

@@ -79,6 +79,13 @@ public sealed class ModelConfig
     public Pooling Pooling { get; set; } = Pooling.Mean;
     /// <summary>Add a learnable square linear map after pooling (before L2 normalisation).</summary>
     public bool Linear { get; set; } = false;
+    /// <summary>Storage and compute dtype of the frozen base: float32 (default) | bfloat16. bfloat16 needs a frozen base
+    /// (encoder qwen2 with LoRA); trainable tensors (adapters, heads) keep float32 masters and AdamW moments; norms,
+    /// softmax, pooling and the loss run in float32.</summary>
+    public string Dtype { get; set; } = "float32";
+    /// <summary>Per-layer activation checkpointing (recompute each transformer layer in backward): same gradients,
+    /// less activation memory, about one more forward of time.</summary>
+    public bool GradientCheckpointing { get; set; } = false;
     /// <summary>Decoder-only settings (Qwen2.5 + LoRA): reserved, read and recorded but not used by text encoders.</summary>
     public DecoderConfig Decoder { get; set; } = new();
 }
@@ -99,8 +106,8 @@ public sealed class DecoderConfig
     public string PromptPrefix { get; set; } = "This product text";
     /// <summary>Prompt text after the item text (end-of-sequence marker).</summary>
     public string PromptSuffix { get; set; } = "<|endoftext|>";
-    /// <summary>Compute dtype: bf16 or fp32.</summary>
-    public string Dtype { get; set; } = "bf16";
+    /// <summary>Legacy spelling of model.dtype for the decoder (bf16 | fp32); empty = model.dtype.</summary>
+    public string Dtype { get; set; } = "";
     /// <summary>Prompt template by name (lib/Text/Prompts/templates.yaml, or "file.yaml#name"); empty = [prompt_prefix][text][prompt_suffix].</summary>
     public string Template { get; set; } = "";
     /// <summary>Prompt position ids: padded (the reference: pads between text and suffix consume positions) or compact.</summary>
