@@ -63,10 +63,19 @@ public sealed class SiameseModel : HfModule
 
     public int Dim => Encoder.HiddenSize;
 
-    /// <summary>ids, mask (B, T) (+ the items' image slots when the model fuses images) → unit vectors (B, H).</summary>
+    /// <summary>The device the model's parameters live on (after <c>.to(device)</c>).</summary>
+    public Device Device => parameters().First().device;
+
+    /// <summary>ids, mask (B, T) (+ the items' image slots when the model fuses images) → unit vectors (B, H).
+    /// Inputs may be host tensors: they are copied to the model's device here, except what a prompted decoder plans its
+    /// prompt from on the host (ids, mask, image mask).</summary>
     public Tensor Embed(Tensor ids, Tensor mask, ImageBatch? images = null)
     {
         using var scope = NewDisposeScope();
+        var device = Device;
+        bool host = Encoder is IPromptedEncoder;
+        if (!host) (ids, mask) = (ids.to(device), mask.to(device));
+        if (images is not null) images = new ImageBatch(images.Vectors.to(device), host ? images.Mask : images.Mask.to(device));
         if (Fusion != FusionKind.None && images is null)
             throw new ArgumentException($"this model fuses images ({Fusion.ToString().ToLowerInvariant()}); pass the items' image slots");
         Tensor pooled;

@@ -19,9 +19,11 @@ public static partial class Optim
         if (grads.Count == 0) return zeros(Array.Empty<long>());
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var total = stack(grads.Select(g => g.norm().to(ScalarType.Float32)).ToArray()).norm();   // () norm() = 2-norm of all elements; norm(int) is a dim
-        var coef = (max_norm / (total + 1e-6)).clamp_max(1.0);                                          // ()
-        foreach (var g in grads) g.mul_(coef.to(g.dtype));
+        // libtorch's order of operations, so the result is bit-identical to the native clip on the CPU.
+        var norms = grads.Select(g => g.norm()).ToArray();                   // norm() = 2-norm of all elements; norm(int) is a dim
+        var total = norms.Length == 1 ? norms[0] : stack(norms).norm();      // ()
+        var coef = (full_like(total, max_norm) / (total + 1e-6)).clamp_max(1.0);
+        foreach (var g in grads) g.mul_(coef);
         return total.MoveToOuterDisposeScope();
     }
 }

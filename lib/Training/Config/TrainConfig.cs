@@ -234,10 +234,27 @@ public sealed class RunConfig
     public double LogEverySeconds { get; set; } = 10;
     /// <summary>Write the trained model in HF layout at the end.</summary>
     public bool SaveModel { get; set; } = true;
+    /// <summary>Where the model, the optimiser state and every batch live: cpu | cuda | cuda:N. The model is built on the
+    /// CPU, loaded, moved, and only then is the optimiser made.</summary>
+    public string Device { get; set; } = "cpu";
 }
 
 public static class TrainConfigValidation
 {
+    /// <summary>run.device → a TorchSharp device: cpu, cuda (= cuda:0) or cuda:N. (meta serves shape-only tests; a
+    /// training run must read its losses and embeddings back, which meta tensors cannot.)</summary>
+    public static TorchSharp.torch.Device ParseDevice(string value)
+    {
+        var v = value.Trim().ToLowerInvariant();
+        if (v == "cpu") return TorchSharp.torch.CPU;
+        if (v == "cuda") return new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, 0);
+        if (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v[5..], System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var n) && n < 64)
+            return new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, n);
+        throw new ConfigException($"run.device: '{value}' is not cpu | cuda | cuda:N" +
+                                  (v == "meta" ? " (the meta device holds no values: training reads losses and embeddings back)" : ""));
+    }
+
     /// <summary>Largest batch: a batch of B queries builds B×B similarity matrices (and B label texts).</summary>
     public const int MaxBatchSize = 1 << 17;
     /// <summary>Largest hidden size (Qwen2.5-72B: 8192).</summary>
@@ -321,6 +338,7 @@ public static class TrainConfigValidation
         Check(c.Run.OutDir.Length > 0, "run.out_dir", "must name a folder");
         Check(c.Run.CheckpointEvery >= 0, "run.checkpoint_every", "must be non-negative (0 = only at the end)");
         Check(c.Run.Threads >= 0 && c.Run.Threads <= 4096, "run.threads", "must be in [0, 4096] (0 = default)");
+        ParseDevice(c.Run.Device);
         Check(c.Run.LogEverySeconds > 0, "run.log_every_seconds", "must be positive");
         if (c.Images.Fusion != FusionKind.None)
         {
