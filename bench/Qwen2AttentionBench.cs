@@ -12,8 +12,9 @@ namespace ViXml.Bench;
 /// Qwen2 training memory and time, side by side in one process: eager attention vs SDPA, each without and with
 /// per-layer activation checkpointing. One LoRA training step (forward, mean pooling, backward) over --layers layers of
 /// Qwen2.5-0.5B shapes (hidden 896, 14/2 heads, intermediate 4864) at batch x tokens, float32, prompt-style mask
-/// (right padding: the last quarter of each row's positions are pads). Peak RSS per variant: /proc/self/clear_refs "5"
-/// resets VmHWM, the figure is VmHWM after the step minus VmRSS before it (the model's own weights excluded).
+/// (right padding: the last quarter of each row's positions are pads). Each variant runs in its own child process; its
+/// peak is VmHWM at the end minus VmRSS once the model is built (the weights excluded), its time the best of --iters
+/// steps after one warm-up.
 /// Args: [--layers 2] [--batch 4] [--tokens 512] [--rank 16] [--iters 2] [--threads 2]
 /// </summary>
 public sealed class Qwen2AttentionBench : IBenchmark
@@ -43,30 +44,47 @@ public sealed class Qwen2AttentionBench : IBenchmark
         mask[TensorIndex.Colon, TensorIndex.Slice(tokens - tokens / 4)] = 0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Qwen2.5-0.5B layer shapes x {layers}, LoRA r={rank} on 7 projections, batch {batch} x {tokens} tokens, float32, {threads} threads"));
-        var rows = new List<(string Name, double Seconds, double PeakMiB)>();
-        foreach (var (kind, ckpt) in new[] { (Qwen2AttentionKind.Eager, false), (Qwen2AttentionKind.Sdpa, false), (Qwen2AttentionKind.Eager, true), (Qwen2AttentionKind.Sdpa, true) })
+        var variants = new[] { (Qwen2AttentionKind.Eager, false), (Qwen2AttentionKind.Sdpa, false), (Qwen2AttentionKind.Eager, true), (Qwen2AttentionKind.Sdpa, true) };
+        int only = int.Parse(Arg("--variant", "-1"), CultureInfo.InvariantCulture);
+        if (only < 0)
         {
-            model.UseAttention(kind);
-            model.GradientCheckpointing = ckpt;
-            Step(model, ids, mask);                                    // warm-up (allocator, kernels)
-            double best = double.MaxValue, peak = 0;
-            for (int it = 0; it < iters; it++)
+            // Each variant in its own process: a freed tensor's pages stay in the allocator, so one process's peak RSS
+            // would hide the later variants' peaks.
+            var rows = new List<(string Name, double Seconds, double PeakMiB)>();
+            for (int v = 0; v < variants.Length; v++)
             {
-                GC.Collect(); GC.WaitForPendingFinalizers();
-                var before = Rss("VmRSS:");
-                File.WriteAllText("/proc/self/clear_refs", "5");
-                var sw = Stopwatch.StartNew();
-                Step(model, ids, mask);
-                best = Math.Min(best, sw.Elapsed.TotalSeconds);
-                peak = Math.Max(peak, Rss("VmHWM:") - before);
+                var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+                psi.ArgumentList.Add(typeof(Program).Assembly.Location);
+                psi.ArgumentList.Add(Name);
+                foreach (var a in args) psi.ArgumentList.Add(a);
+                psi.ArgumentList.Add("--variant");
+                psi.ArgumentList.Add(v.ToString(CultureInfo.InvariantCulture));
+                using var p = Process.Start(psi)!;
+                var lines = p.StandardOutput.ReadToEnd().Split('\n');
+                p.WaitForExit();
+                var r = lines.Single(l => l.StartsWith("variant ", StringComparison.Ordinal)).Split(' ');
+                var name = $"{variants[v].Item1.ToString().ToLowerInvariant()}{(variants[v].Item2 ? " + checkpointing" : "")}";
+                rows.Add((name, double.Parse(r[2], CultureInfo.InvariantCulture), double.Parse(r[3], CultureInfo.InvariantCulture)));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-26} {rows[^1].Seconds,7:F2} s/step  peak +{rows[^1].PeakMiB,7:F0} MiB above the built model"));
             }
-            var name = $"{kind.ToString().ToLowerInvariant()}{(ckpt ? " + checkpointing" : "")}";
-            rows.Add((name, best, peak));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-26} {best,7:F2} s/step  peak +{peak,7:F0} MiB"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ratio eager/sdpa: time {rows[0].Seconds / rows[1].Seconds:F2}x, peak memory {rows[0].PeakMiB / Math.Max(1, rows[1].PeakMiB):F2}x; " +
+                $"checkpointing (sdpa): time {rows[3].Seconds / rows[1].Seconds:F2}x, peak memory {rows[3].PeakMiB / Math.Max(1, rows[1].PeakMiB):F2}x"));
+            return 0;
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"ratio eager/sdpa: time {rows[0].Seconds / rows[1].Seconds:F2}x, peak memory {rows[0].PeakMiB / Math.Max(1, rows[1].PeakMiB):F2}x; " +
-            $"checkpointing (sdpa): time {rows[3].Seconds / rows[1].Seconds:F2}x, peak memory {rows[3].PeakMiB / Math.Max(1, rows[1].PeakMiB):F2}x"));
+        var (kind, ckpt) = variants[only];
+        model.UseAttention(kind);
+        model.GradientCheckpointing = ckpt;
+        GC.Collect(); GC.WaitForPendingFinalizers();
+        var baseline = Rss("VmRSS:");
+        double best = double.MaxValue;
+        for (int it = 0; it <= iters; it++)                             // iteration 0 warms up
+        {
+            var sw = Stopwatch.StartNew();
+            Step(model, ids, mask);
+            if (it > 0) best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"variant {only} {best:R} {Rss("VmHWM:") - baseline:R}"));
         return 0;
     }
 

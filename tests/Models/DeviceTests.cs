@@ -198,6 +198,33 @@ public class DeviceTests
         }
     }
 
+    [Theory]
+    [InlineData("resnet")]
+    [InlineData("siglip")]
+    public void VisionTowersMoveWithTheirBuffers(string kind)
+    {
+        // ResNet keeps its mean image as a non-persistent buffer: a field not named like it kept the old (disposed)
+        // tensor after .to(). (Their convolutions and batch norm have no meta kernels in libtorch C++: float64 only.)
+        using nn.Module<Tensor, Tensor> model = kind == "resnet"
+            ? (ViXml.Models.Vision.ResNetModel)ViXml.Models.Vision.VisionTowers.Load(VisionTowerTests.TinyResNet())
+            : (ViXml.Models.Vision.SiglipVisionModel)ViXml.Models.Vision.VisionTowers.Load(ViXml.Tests.TestSupport.Repo.Fixture("siglip", "siglip-vision"));
+        int s = ((ViXml.Models.Vision.IImageEncoder)model).InputSize;
+        var keys = Keys(model);
+        using var scope = NewDisposeScope();
+        var rgb = rand([2, 3, s, s], generator: new Generator(1)) * 255;
+        Tensor want;
+        using (no_grad()) want = model.forward(rgb);
+        model.to(ScalarType.Float64);
+        Assert.Equal(keys, Keys(model));
+        Assert.All(model.named_buffers(), b => Assert.Equal(ScalarType.Float64, b.buffer.dtype));
+        using (no_grad())
+        {
+            var got = model.forward(rgb.to(ScalarType.Float64));
+            Assert.Equal(ScalarType.Float64, got.dtype);
+            Assert.True((got - want.to(ScalarType.Float64)).abs().max().ToDouble() < 1e-3);
+        }
+    }
+
     [Fact]
     public void MetaRejectsAMixWithHostTensorsSoTheTestsAboveCanFail()
     {
