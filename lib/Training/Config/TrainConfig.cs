@@ -106,7 +106,8 @@ public sealed class DecoderConfig
     public string PromptPrefix { get; set; } = "This product text";
     /// <summary>Prompt text after the item text (end-of-sequence marker).</summary>
     public string PromptSuffix { get; set; } = "<|endoftext|>";
-    /// <summary>Legacy spelling of model.dtype for the decoder (bf16 | fp32); empty = model.dtype.</summary>
+    /// <summary>Legacy spelling of model.dtype for the decoder (bf16 | fp32); empty = model.dtype (float32 by default: a CPU
+    /// without bf16 instructions (no avx512_bf16 / amx_bf16) emulates bf16 matmul ~80x slower than float32, `vixml doctor`).</summary>
     public string Dtype { get; set; } = "";
     /// <summary>Prompt template by name (lib/Text/Prompts/templates.yaml, or "file.yaml#name"); empty = [prompt_prefix][text][prompt_suffix].</summary>
     public string Template { get; set; } = "";
