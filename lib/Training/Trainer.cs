@@ -209,7 +209,7 @@ public sealed class Trainer
             lossT.backward();
             _phases[2] += _phase.Elapsed.TotalSeconds; _phase.Restart();
         }
-        if (C.Optim.GradClip > 0) nn.utils.clip_grad_norm_(s.Parameters, C.Optim.GradClip);
+        if (C.Optim.GradClip > 0) Optim.clip_grad_norm_(s.Parameters, C.Optim.GradClip);   // stays on the device: no host sync
         s.Optimizer.step();
         s.Schedule.step();
         _phases[3] += _phase.Elapsed.TotalSeconds;

@@ -82,6 +82,13 @@ public sealed class ModelConfig
     public Pooling Pooling { get; set; } = Pooling.Mean;
     /// <summary>Add a learnable square linear map after pooling (before L2 normalisation).</summary>
     public bool Linear { get; set; } = false;
+    /// <summary>Storage and compute dtype of the frozen base: float32 (default) | bfloat16. bfloat16 needs a frozen base
+    /// (encoder qwen2 with LoRA); trainable tensors (adapters, heads) keep float32 masters and AdamW moments; norms,
+    /// softmax, pooling and the loss run in float32.</summary>
+    public string Dtype { get; set; } = "float32";
+    /// <summary>Per-layer activation checkpointing (recompute each transformer layer in backward): same gradients,
+    /// less activation memory, about one more forward of time.</summary>
+    public bool GradientCheckpointing { get; set; } = false;
     /// <summary>Decoder-only settings (Qwen2.5 + LoRA): reserved, read and recorded but not used by text encoders.</summary>
     public DecoderConfig Decoder { get; set; } = new();
 }
@@ -102,9 +109,9 @@ public sealed class DecoderConfig
     public string PromptPrefix { get; set; } = "This product text";
     /// <summary>Prompt text after the item text (end-of-sequence marker).</summary>
     public string PromptSuffix { get; set; } = "<|endoftext|>";
-    /// <summary>Compute dtype: bf16 or fp32. Default fp32: training runs on the CPU, and a CPU without bf16
-    /// instructions (no avx512_bf16 / amx_bf16) emulates bf16 matmul ~80x slower than float32 (`vixml doctor`).</summary>
-    public string Dtype { get; set; } = "fp32";
+    /// <summary>Legacy spelling of model.dtype for the decoder (bf16 | fp32); empty = model.dtype (float32 by default: a CPU
+    /// without bf16 instructions (no avx512_bf16 / amx_bf16) emulates bf16 matmul ~80x slower than float32, `vixml doctor`).</summary>
+    public string Dtype { get; set; } = "";
     /// <summary>Prompt template by name (lib/Text/Prompts/templates.yaml, or "file.yaml#name"); empty = [prompt_prefix][text][prompt_suffix].</summary>
     public string Template { get; set; } = "";
     /// <summary>Prompt position ids: padded (the reference: pads between text and suffix consume positions) or compact.</summary>
@@ -272,10 +279,27 @@ public sealed class RunConfig
     public double LogEverySeconds { get; set; } = 10;
     /// <summary>Write the trained model in HF layout at the end.</summary>
     public bool SaveModel { get; set; } = true;
+    /// <summary>Where the model, the optimiser state and every batch live: cpu | cuda | cuda:N. The model is built on the
+    /// CPU, loaded, moved, and only then is the optimiser made.</summary>
+    public string Device { get; set; } = "cpu";
 }
 
 public static class TrainConfigValidation
 {
+    /// <summary>run.device → a TorchSharp device: cpu, cuda (= cuda:0) or cuda:N. (meta serves shape-only tests; a
+    /// training run must read its losses and embeddings back, which meta tensors cannot.)</summary>
+    public static TorchSharp.torch.Device ParseDevice(string value)
+    {
+        var v = value.Trim().ToLowerInvariant();
+        if (v == "cpu") return TorchSharp.torch.CPU;
+        if (v == "cuda") return new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, 0);
+        if (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v[5..], System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var n) && n < 64)
+            return new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, n);
+        throw new ConfigException($"run.device: '{value}' is not cpu | cuda | cuda:N" +
+                                  (v == "meta" ? " (the meta device holds no values: training reads losses and embeddings back)" : ""));
+    }
+
     /// <summary>Largest batch: a batch of B queries builds B×B similarity matrices (and B label texts).</summary>
     public const int MaxBatchSize = 1 << 17;
     /// <summary>Largest hidden size (Qwen2.5-72B: 8192).</summary>
@@ -359,6 +383,7 @@ public static class TrainConfigValidation
         Check(c.Run.OutDir.Length > 0, "run.out_dir", "must name a folder");
         Check(c.Run.CheckpointEvery >= 0, "run.checkpoint_every", "must be non-negative (0 = only at the end)");
         Check(c.Run.Threads >= 0 && c.Run.Threads <= 4096, "run.threads", "must be in [0, 4096] (0 = default)");
+        ParseDevice(c.Run.Device);
         Check(c.Run.LogEverySeconds > 0, "run.log_every_seconds", "must be positive");
         CheckLabelSide(c, Check);
         if (c.Images.Fusion != FusionKind.None)

@@ -67,9 +67,16 @@ public sealed class TrainingSession : IDisposable
 
         ulong seed = unchecked((ulong)c.Seed);
         manual_seed(c.Seed);
+        var device = TrainConfigValidation.ParseDevice(c.Run.Device);
+        if (device.type == DeviceType.CUDA && !(cuda.is_available() && device.index < cuda.device_count()))
+            throw resolved.Locate(new ConfigException($"run.device: '{c.Run.Device}' but this libtorch sees {(cuda.is_available() ? cuda.device_count() : 0)} CUDA device(s) " +
+                                                      "(the CPU build ships libtorch-cpu; environment.md names the CUDA package swap)"));
         var model = SiameseModel.Create(c.Model, data.Tokenizer.VocabSize, c.Seed, Trainer.FusionSpecFor(c, data.Images));
         try
         {
+            // Built (and loaded) on the CPU, moved, and only then the label side and the optimiser (STYLE.md rule 4:
+            // Module.to() replaces Parameter objects). Batches are copied to the device in SiameseModel.Embed.
+            if (device.type != DeviceType.CPU) model.to(device);
             if (data.Images is not null && model.Fusion == FusionKind.Early && model.Encoder is not Models.IPromptedEncoder
                 && data.Images.K + c.Data.MaxLen > model.Encoder.MaxPositions)
                 throw resolved.Locate(new ConfigException(
