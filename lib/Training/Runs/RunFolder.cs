@@ -52,7 +52,7 @@ public static class RunFolder
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} not found (is {runDir} a run folder?)", path);
         try
         {
-            var text = File.ReadAllText(path, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true));
+            var text = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(ViXml.Common.InputFile.ReadAllBytes(path, 64L << 20));
             var o = JsonNode.Parse(text) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object");
             _ = o.Count; // builds the dictionary now: a duplicate key fails here, naming the file, not later
             return o;

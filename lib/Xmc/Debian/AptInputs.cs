@@ -147,11 +147,7 @@ public sealed class AptInputs
         return "unknown";
     }
 
-    public static string Sha256File(string path)
-    {
-        using var fs = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(fs));
-    }
+    public static string Sha256File(string path) => ViXml.Common.InputFile.Sha256(path);
 
     private static string RunCapture(string exe, string[] args) => Encoding.UTF8.GetString(RunCaptureBytes(exe, args));
 
