@@ -14,6 +14,27 @@ public static class DatasetManifest
     /// <summary>Largest manifest read (bytes).</summary>
     public const long MaxBytes = 64 << 20;
 
+    /// <summary>The top-level names the manifest of <paramref name="dir"/> lists as outputs (empty when there is none or
+    /// it cannot be read): what a rebuild of the folder owns and may replace.</summary>
+    public static HashSet<string> ListedOutputs(string dir)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            var path = Path.Combine(dir, FileName);
+            if (!File.Exists(path)) return names;
+            using var doc = JsonDocument.Parse(InputFile.ReadAllBytes(path, MaxBytes));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("outputs", out var outs)
+                || outs.ValueKind != JsonValueKind.Array) return names;
+            foreach (var o in outs.EnumerateArray())
+                if (o.ValueKind == JsonValueKind.Object && o.TryGetProperty("file", out var f) && f.ValueKind == JsonValueKind.String
+                    && FolderName.Problem(f.GetString()) is null)
+                    names.Add(f.GetString()!.Split('/')[0]);
+        }
+        catch (Exception e) when (e is JsonException or InputFileException or InputLimitException) { }
+        return names;
+    }
+
     /// <summary>
     /// Problems of <paramref name="dir"/> against its manifest (empty = consistent, or no manifest). Sizes and file
     /// counts are always compared; with <paramref name="checksums"/> every listed file's and folder's sha256 as well,

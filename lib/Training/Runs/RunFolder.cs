@@ -26,6 +26,65 @@ public static class RunFolder
         }
     }
 
+    /// <summary>
+    /// Takes the run folder's exclusive lock for the lifetime of the returned handle: <c>.NAME.lock</c> beside the folder
+    /// (so an empty new folder stays empty), opened with <see cref="FileShare.None"/> (an flock(2) on Linux, which the
+    /// kernel drops when the process dies: a lock left by a killed run is taken over); the holder's pid is in
+    /// <c>.NAME.lock.pid</c>.
+    /// A second run on the same folder is refused naming that pid. Re-entrant on one thread (the CLI locks before
+    /// <c>--overwrite</c> removes the old run, then <c>Trainer.Run</c> locks again).
+    /// </summary>
+    public static IDisposable Lock(string runDir)
+    {
+        CheckPath(runDir);
+        var full = Path.GetFullPath(runDir).TrimEnd('/');
+        _held ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        if (_held.TryGetValue(full, out int depth)) { _held[full] = depth + 1; return new Handle(full, null); }
+        var parent = Path.GetDirectoryName(full) ?? "/";
+        Directory.CreateDirectory(parent);
+        var path = LockPath(full);
+        FileStream fs;
+        try { fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException) when (File.Exists(path))
+        {
+            throw new InvalidOperationException($"{runDir} is in use by another run (process {Holder(full)} holds {path}); " +
+                                                "wait for it to finish or choose another --out");
+        }
+        File.WriteAllText(path + ".pid", $"{Environment.ProcessId}\n");   // readable while the lock file is held
+        _held[full] = 1;
+        return new Handle(full, fs);
+    }
+
+    /// <summary>The lock file of a run folder: <c>.NAME.lock</c> in its parent folder.</summary>
+    public static string LockPath(string runDir)
+    {
+        var full = Path.GetFullPath(runDir).TrimEnd('/');
+        return Path.Combine(Path.GetDirectoryName(full) ?? "/", $".{Path.GetFileName(full)}.lock");
+    }
+
+    private static string Holder(string full)
+    {
+        try { return File.ReadAllText(LockPath(full) + ".pid").Trim() is { Length: > 0 } pid ? pid : "unknown"; }
+        catch (IOException) { return "unknown"; }
+    }
+
+    [ThreadStatic] private static Dictionary<string, int>? _held;
+
+    private sealed class Handle(string full, FileStream? fs) : IDisposable
+    {
+        private bool _done;
+
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            if (fs is null) { _held![full]--; return; }
+            _held!.Remove(full);
+            try { File.Delete(LockPath(full) + ".pid"); } catch (IOException) { /* rewritten by the next holder */ }
+            fs.Dispose();   // the lock file itself stays (empty): deleting it could let two runs lock two different files
+        }
+    }
+
     /// <summary>The folder path itself is usable: not a file, and no file where a parent folder should be.</summary>
     public static void CheckPath(string runDir)
     {

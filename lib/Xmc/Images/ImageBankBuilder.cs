@@ -73,6 +73,10 @@ public static class ImageBankBuilder
         var sw = Stopwatch.StartNew();
         string P(string f) => Path.Combine(dataDir, f);
         if (!Directory.Exists(dataDir)) throw new XmcFormatException(dataDir, 0, "dataset folder not found");
+        var owned = DatasetManifest.ListedOutputs(dataDir);
+        if (owned.Contains(ImageBanks.EmbsFile(name)) || owned.Contains(ImageBanks.ManifestFile(name)))
+            throw new ArgumentException($"bank name '{name}': {ImageBanks.EmbsFile(name)} is the dataset's own file (listed in " +
+                                        $"{Path.Combine(dataDir, DatasetManifest.FileName)}); choose another --name");
         var idsPath = P(ImageBanks.ImageIdsFile);
         if (!File.Exists(idsPath)) throw new XmcFormatException(idsPath, 0, "missing: the dataset has no image list (img.ids.txt, one image file name per bank row)");
         var imgDir = P("images");
