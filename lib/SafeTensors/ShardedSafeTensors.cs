@@ -133,7 +133,7 @@ public sealed class ShardedSafeTensors : ISafeTensorsSource
             string shard = p.Value.GetString()!;
             // Shards live beside the index: a path component could read files elsewhere on the machine.
             if (ViXml.Common.FolderName.Problem(shard, subfolders: false) is string why)
-                throw new SafeTensorsException(path, p.Name, $"shard name '{ViXml.Common.FolderName.Printable(shard)}' {why} (shards are plain file names in the index's folder)");
+                throw new SafeTensorsException(path, p.Name, $"shard name '{ViXml.Common.FolderName.Printable(shard)}' {why}: it must be a plain file name in the index's folder");
             if (!weightMap.TryAdd(p.Name, shard))
                 throw new SafeTensorsException(path, p.Name, "duplicate key in weight_map");
         }

@@ -69,7 +69,7 @@ public static class DatasetManifest
             if (o.ValueKind != JsonValueKind.Object) { errors.Add($"{where} must be an object, found {o.ValueKind}"); continue; }
             if (!o.TryGetProperty("file", out var fe) || fe.ValueKind != JsonValueKind.String || fe.GetString() is not { Length: > 0 } f)
             { errors.Add($"{where}: 'file' must be a non-empty string"); continue; }
-            if (FolderName.Problem(f) is string why) { errors.Add($"{where}: 'file' '{FolderName.Printable(f)}' {why}"); continue; }
+            if (FolderName.Problem(f) is string why) { errors.Add($"{where}: 'file' '{FolderName.Printable(f)}' {why} (it must stay inside the dataset folder)"); continue; }
             if (!o.TryGetProperty("sha256", out var he) || he.ValueKind != JsonValueKind.String || he.GetString() is not { Length: 64 } sha)
             { errors.Add($"{where} ({f}): 'sha256' must be a 64-character hex string"); continue; }
             try

@@ -69,7 +69,9 @@ public sealed class ImageBankManifest
     public static ImageBankManifest Parse(string path)
     {
         JsonElement r;
-        try { r = JsonDocument.Parse(InputFile.ReadAllBytes(path, MaxBytes)).RootElement.Clone(); }
+        var bytes = InputFile.ReadAllBytes(path, MaxBytes);
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new XmcFormatException(path, 0, "not valid UTF-8 (not a bank manifest?)");
+        try { r = JsonDocument.Parse(bytes).RootElement.Clone(); }
         catch (JsonException e) { throw new XmcFormatException(path, 0, $"invalid JSON ({e.Message})"); }
         if (r.ValueKind != JsonValueKind.Object) throw new XmcFormatException(path, 0, "expected a JSON object");
         string Str(string key) => r.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()!

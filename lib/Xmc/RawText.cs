@@ -100,7 +100,7 @@ public static class XcJsonLines
     /// <summary>Reads a .json.gz (or plain .json) JSON-lines file; each error names the file and line.</summary>
     public static List<XcJsonRecord> Read(string path)
     {
-        using var fs = File.OpenRead(path);
+        using var fs = InputFile.OpenRead(path);
         using Stream s = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(fs, CompressionMode.Decompress) : fs;
         using var reader = new StreamReader(s, new UTF8Encoding(false));
         var list = new List<XcJsonRecord>();

@@ -353,7 +353,7 @@ public class ProbeDataTests : IDisposable
         var run = Path.Combine(_dir, "r2");
         Directory.CreateDirectory(_dir);
         File.WriteAllText(RunFolder.LockPath(run), "");
-        using var holder = Process.Start(new ProcessStartInfo("flock", ["-n", RunFolder.LockPath(run), "sleep", "20"]))!;
+        using var holder = Process.Start(new ProcessStartInfo("flock", [RunFolder.LockPath(run), "sleep", "20"]))!;   // waits for any gap of ours
         try
         {
             var sw = Stopwatch.StartNew();

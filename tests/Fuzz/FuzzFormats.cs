@@ -152,7 +152,12 @@ internal static class FuzzFormats
         new("image-bank-manifest", ImageBanks.ManifestFile("img"), () => [BankManifest()],
             (_, dir) => ImageBanks.Load(dir, "img"))
         {
-            Prepare = dir => CopyDir(Dataset(), dir, except: ImageBanks.ManifestFile("img")),
+            // links, not copies: the reader only reads them, and 750 copies of the folder cost ~40 s
+            Prepare = dir =>
+            {
+                foreach (var e in Directory.EnumerateFileSystemEntries(Dataset()))
+                    if (Path.GetFileName(e) != ImageBanks.ManifestFile("img")) File.CreateSymbolicLink(Path.Combine(dir, Path.GetFileName(e)), e);
+            },
         },
         new("run-json", "run.json", () => [T(RunJson)], (_, dir) => RunFolder.ReadRunJson(dir)),
         new("checkpoint-state", "checkpoint/state.json", () => [T(StateJson)],

@@ -155,7 +155,7 @@ public static class RunFolder
         if (!File.Exists(state)) return "state.json is missing";
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(state));
+            using var doc = JsonDocument.Parse(ViXml.Common.InputFile.ReadAllBytes(state, 64L << 20));
             var r = doc.RootElement;
             if (r.ValueKind != JsonValueKind.Object) return "state.json is not a JSON object";
             foreach (var key in new[] { "EpochsDone", "Step", "Sampler", "PositiveRng" })
@@ -164,6 +164,8 @@ public static class RunFolder
                 return "state.json: EpochsDone is not a non-negative integer";
         }
         catch (JsonException e) { return $"state.json is not valid JSON ({e.Message})"; }
+        catch (ViXml.Common.InputFileException e) { return $"state.json {e.Detail}"; }
+        catch (ViXml.Common.InputLimitException e) { return e.Message; }
         catch (FormatException) { return "state.json: EpochsDone is not an integer"; }
         catch (InvalidOperationException e) { return $"state.json is malformed ({e.Message})"; }
         foreach (var f in new[] { "model.safetensors", "optimizer.safetensors" })
