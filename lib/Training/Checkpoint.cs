@@ -19,7 +19,14 @@ public static class Checkpoint
 {
     public const string DirName = "checkpoint";
 
-    public sealed record State(int EpochsDone, long Step, NgameSampler.SamplerState Sampler, ulong[] PositiveRng, float[]? Stale);
+    public sealed record State(int EpochsDone, long Step, NgameSampler.SamplerState Sampler, ulong[] PositiveRng, float[]? Stale)
+    {
+        /// <summary>The label side's own tensors (label_side.safetensors; none — and no file — for the plain label side).</summary>
+        public IReadOnlyDictionary<string, Tensor> LabelSide { get; init; } = new Dictionary<string, Tensor>();
+    }
+
+    /// <summary>The label side's tensors inside a checkpoint folder (written only when there are any).</summary>
+    public const string LabelSideFile = "label_side.safetensors";
 
     private sealed record StateJson(int EpochsDone, long Step, NgameSampler.SamplerState Sampler, ulong[] PositiveRng, int StaleLength);
 
@@ -27,7 +34,8 @@ public static class Checkpoint
     /// swap was interrupted), or null when there is none; a clear error when every one is damaged.</summary>
     public static string? Find(string runDir, TextWriter? log = null) => Runs.RunFolder.FindCheckpoint(runDir, log);
 
-    public static void Save(string runDir, SiameseModel model, Optim.AdamW opt, State state)
+    public static void Save(string runDir, SiameseModel model, Optim.AdamW opt, State state,
+        IEnumerable<KeyValuePair<string, Tensor>>? labelSide = null)
     {
         var final = Path.Combine(runDir, DirName);
         var tmp = Path.Combine(runDir, DirName + ".tmp");
@@ -40,6 +48,8 @@ public static class Checkpoint
             var o = opt.state_dict().ToList();
             if (state.Stale is not null) o.Add(KeyValuePair.Create("ngame.stale_embeddings", tensor(state.Stale)));
             TensorFile.Save(Path.Combine(tmp, "optimizer.safetensors"), o);
+            var ls = labelSide?.ToList() ?? [];
+            if (ls.Count > 0) TensorFile.Save(Path.Combine(tmp, LabelSideFile), ls);
         }
         Atomic.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(
             new StateJson(state.EpochsDone, state.Step, state.Sampler, state.PositiveRng, state.Stale?.Length ?? 0),
@@ -55,7 +65,8 @@ public static class Checkpoint
         // checkpoint.old stays: the fallback when the newest checkpoint is found damaged on resume
     }
 
-    /// <summary>Loads parameters and optimiser state into the given objects and returns the rest.</summary>
+    /// <summary>Loads parameters and optimiser state into the given objects and returns the rest (the caller disposes
+    /// <see cref="State.LabelSide"/>'s tensors after restoring them).</summary>
     public static State Load(string dir, SiameseModel model, Optim.AdamW opt)
     {
         var statePath = Path.Combine(dir, "state.json");
@@ -75,7 +86,9 @@ public static class Checkpoint
             if ((stale?.Length ?? 0) != s.StaleLength)
                 throw new InvalidDataException($"{dir}: stale embeddings have {stale?.Length ?? 0} values, state.json says {s.StaleLength}");
             opt.load_state_dict(o);
-            return new State(s.EpochsDone, s.Step, s.Sampler, s.PositiveRng, stale);
+            var lsPath = Path.Combine(dir, LabelSideFile);
+            var ls = File.Exists(lsPath) ? TensorFile.Load(lsPath) : new Dictionary<string, Tensor>();
+            return new State(s.EpochsDone, s.Step, s.Sampler, s.PositiveRng, stale) { LabelSide = ls };
         }
         finally
         {

@@ -12,7 +12,8 @@ namespace ViXml.Training;
 /// <summary>
 /// The Siamese (two-tower, shared weights) retriever: one encoder embeds queries and labels alike; hidden states are
 /// pooled, optionally passed through a square linear map, and L2-normalised, so inner products are cosine similarities.
-/// The label side is the same tower here; PRIME's enriched label side plugs in later as another component.
+/// What is done with the labels' embeddings (plain inner products, or PRIME's enriched label side) is the label-side
+/// component's business (<see cref="LabelSide.ILabelSide"/>).
 /// </summary>
 public sealed class SiameseModel : HfModule
 {

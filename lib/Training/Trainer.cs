@@ -10,6 +10,8 @@ using ViXml.Training.Data;
 using ViXml.Training.Fusion;
 using ViXml.Training.Runs;
 using ViXml.Training.Sampling;
+using ViXml.Training.Session;
+using ViXml.Training.LabelSide;
 using ViXml.Xmc;
 using ViXml.Xmc.Search;
 using TorchSharp;
@@ -67,6 +69,12 @@ public sealed class Trainer
     /// <summary>Default run folder: &lt;run.out_dir&gt;/&lt;name&gt;.</summary>
     public string DefaultRunDir => Path.Combine(C.Run.OutDir, C.Name);
 
+    /// <summary>
+    /// A run, as named steps: open the session (data, model, label side, optimiser, samplers, run folder), resume it or
+    /// evaluate the untrained model, train epoch by epoch (<see cref="TrainEpoch"/>, each batch one
+    /// <see cref="TrainStep"/>), end each epoch (<see cref="EndEpoch"/>: label-side refresh, evaluation, checkpoint),
+    /// then the final image evaluations and the record.
+    /// </summary>
     /// <param name="runDir">The run folder (created).</param>
     /// <param name="resume">Continue from the folder's checkpoint (the configuration must be identical).</param>
     /// <param name="stopAfterEpochs">Stop after this many epochs in total (simulates an interruption; tests).</param>
@@ -80,212 +88,189 @@ public sealed class Trainer
             throw new InvalidOperationException($"{runDir}: no checkpoint to resume from");
         else Runs.RunFolder.ReadRunJson(runDir);
 
-        // ---- data
-        var sw = Stopwatch.StartNew();
-        var data = XmcDataset.Load(C.Data.Dir);
-        ITokenizer tok = C.Model.Encoder == EncoderKind.Qwen2
-            ? Models.Qwen2.Qwen2Encoders.Tokenizer(C.Model.Pretrained)   // byte-level BPE; data.vocab unused
-            : WordPieceTokenizer.FromVocabFile(VocabFor(C));
-        var trainRows = data.TrainRowsWithLabels();
-        if (C.Data.MaxTrain > 0 && C.Data.MaxTrain < trainRows.Length) trainRows = trainRows[..C.Data.MaxTrain];
-        var trainTok = new TokenizedTexts(data.TrainTexts, tok, C.Data.MaxLen);
-        var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, C.Data.MaxLen);
-        var testTok = new TokenizedTexts(data.TestTexts, tok, C.Data.MaxLen);
-        _images = LoadImages(C);
-        double loadSeconds = sw.Elapsed.TotalSeconds;
-        _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"data {C.Data.Dir}: {trainRows.Length} training queries with labels, {data.TestTexts.Length} test, {data.NumLabels} labels ({loadSeconds:F1} s)"));
-
-        // ---- model, optimiser, schedule, samplers
-        ulong seed = unchecked((ulong)C.Seed);
-        manual_seed(C.Seed);
-        using var model = SiameseModel.Create(C.Model, tok.VocabSize, C.Seed, FusionSpecFor(C, _images));
-        if (_images is not null && model.Fusion == FusionKind.Early && model.Encoder is not Models.IPromptedEncoder
-            && _images.K + C.Data.MaxLen > model.Encoder.MaxPositions)
-            throw _resolved.Locate(new ConfigException(
-                $"data.max_len: {C.Data.MaxLen} + {_images.K} image slots exceed the encoder's {model.Encoder.MaxPositions} positions"));
-        model.train();
-        var groups = ParamGroups(model);
-        using var opt = new Optim.AdamW(groups, lr: C.Optim.LrEncoder, beta1: C.Optim.Beta1, beta2: C.Optim.Beta2,
-            eps: C.Optim.Eps, weight_decay: C.Optim.WeightDecay);
-        int batchesPerEpoch = (trainRows.Length + C.Sampler.BatchSize - 1) / C.Sampler.BatchSize;
-        long totalSteps = (long)batchesPerEpoch * C.Optim.Epochs;
-        var sched = new Optim.LinearWarmupDecay(opt, C.Optim.WarmupSteps, totalSteps);
-        var ng = C.Sampler.Ngame;
-        var schedule = new NgameSchedule
-        {
-            ClStart = ng.Enabled ? ng.ClStart : int.MaxValue, ClUpdate = ng.ClUpdate, ClSize = ng.ClSize,
-            ClSizeDoubleAt = ng.ClSizeDoubleAt, ClSizeMax = ng.ClSizeMax, Iterations = ng.Iterations,
-        };
-        var batcher = new NgameSampler(trainRows.Length, C.Sampler.BatchSize, schedule, Rng.Derive(seed, 1).NextULong());
-        var positives = new PositiveSampler(data.TrainY.Indptr, data.TrainY.Indices, data.NumLabels, C.Sampler.Positives,
-            C.Sampler.PropensityA, C.Sampler.PropensityB);
-        var posRng = Rng.Derive(seed, 2);
-        IBatchLoss triplet = new TripletLoss(C.Loss), infoNce = new InfoNceLoss(C.Loss);
-        // kind infonce: every epoch; kind triplet: InfoNCE for the first warmup_infonce_epochs epochs (warm start).
-        IBatchLoss LossAt(int epoch) =>
-            C.Loss.Kind == LossKind.Infonce || epoch < C.Loss.WarmupInfonceEpochs ? infoNce : triplet;
-        int dim = model.Dim;
-        float[]? stale = null; // (n, H) query embeddings gathered during the last epoch, for NGAME clustering
-
-        // ---- run folder
-        Directory.CreateDirectory(runDir);
-        var record = RunRecord.Open(runDir, C.Name, _resolved.Json, _resolved.Hash, _resolved.Source,
-            new Dictionary<string, long> { ["seed"] = C.Seed }, resume);
-        long paramCount = model.num_parameters();
-        record.Set("parameter_count", paramCount);
-        record.Set("torch", new JsonObject { ["version"] = torch.__version__, ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString(), ["threads"] = get_num_threads() });
-        record.Set("data_summary", new JsonObject
-        {
-            ["train_queries"] = trainRows.Length, ["test_queries"] = data.TestTexts.Length, ["labels"] = data.NumLabels,
-            ["batches_per_epoch"] = batchesPerEpoch, ["total_steps"] = totalSteps,
-        });
-        if (_images is not null) record.Set("image_bank", ImageBankRecord(_images, C.Data.Dir));
-        var metrics = new MetricsCsv(Path.Combine(runDir, "metrics.csv"));
-
-        int startEpoch = 0;
+        using var s = TrainingSession.Open(_resolved, runDir, resume, _log, LoadImages);
         XmcMetricsResult? untrained = null;
-        if (resume)
+        if (resume) s.Resume(_log);
+        else
         {
-            var ck = Checkpoint.Load(Checkpoint.Find(runDir)!, model, opt);
-            startEpoch = ck.EpochsDone;
-            sched = new Optim.LinearWarmupDecay(opt, C.Optim.WarmupSteps, totalSteps, last_step: ck.Step);
-            batcher.Restore(ck.Sampler);
-            posRng = Rng.FromState(ck.PositiveRng);
-            stale = ck.Stale;
-            metrics.TruncateAfterEpoch(startEpoch);
-            _log.WriteLine($"resumed from epoch {startEpoch} (step {ck.Step})");
+            s.Metrics.TruncateAfterEpoch(-1);
+            s.LabelSide.Prepare(s);
+            untrained = EvaluateUntrained(s);
+        }
+
+        var progress = new Progress(s.TotalSteps, (long)s.StartEpoch * s.BatchesPerEpoch,
+            periodSeconds: C.Run.LogEverySeconds, output: _log == Console.Out ? null : _log, live: _log == Console.Out ? null : false);
+        s.Step = (long)s.StartEpoch * s.BatchesPerEpoch;
+        int lastEpoch = stopAfterEpochs is int stop ? Math.Min(stop, C.Optim.Epochs) : C.Optim.Epochs;
+        EvalResult? final = null;
+        for (int epoch = s.StartEpoch; epoch < lastEpoch; epoch++)
+        {
+            double meanLoss = TrainEpoch(s, epoch, progress);
+            final = EndEpoch(s, epoch + 1, lastEpoch, meanLoss, progress) ?? final;
+        }
+
+        var byImages = final is null ? new Dictionary<int, XmcMetricsResult>() : FinalImageEvaluations(s, progress);
+        if (final is not null)
+        {
+            s.Record.Set("final_metrics", Metrics(final.Metrics));
+            if (final.RawLabelMetrics is not null) s.Record.Set("final_metrics_raw_labels", Metrics(final.RawLabelMetrics));
+            s.Record.Set("throughput_queries_per_second", Math.Round(progress.QueriesPerSecond, 1));
+            if (C.Run.SaveModel) SaveModel(s.Model, Path.Combine(runDir, "model"), C);
+            s.Record.Finish();
+        }
+        else s.Record.Finish("stopped");
+        int epochsDone = Math.Max(s.StartEpoch, lastEpoch);
+        return new TrainResult(runDir, epochsDone, final?.Metrics, untrained, wall.Elapsed.TotalSeconds) { FinalByImages = byImages };
+    }
+
+    /// <summary>The epoch-0 row: the untrained model of the same shape, the floor any training must beat.</summary>
+    private XmcMetricsResult EvaluateUntrained(TrainingSession s)
+    {
+        var t0 = Stopwatch.StartNew();
+        var untrained = s.Evaluator.Evaluate(s.LabelSide, C.Eval.MaxTest);
+        s.Record.AddTiming("eval", t0.Elapsed.TotalSeconds);
+        s.Metrics.Append(Row(0, 0, double.NaN, 0, untrained));
+        s.Record.Set("untrained_metrics", Metrics(untrained.Metrics));
+        if (untrained.RawLabelMetrics is not null) s.Record.Set("untrained_metrics_raw_labels", Metrics(untrained.RawLabelMetrics));
+        s.Record.Set("untrained_label_mean_cos", Math.Round(untrained.LabelMeanCos, 6));
+        _log.WriteLine($"epoch 0 (untrained): {Summary(untrained.Metrics)}");
+        return untrained.Metrics;
+    }
+
+    /// <summary>Seconds spent per phase of the steps of one epoch: batching, forward + loss, backward, clip + optimiser.</summary>
+    private readonly double[] _phases = new double[4];
+    private readonly Stopwatch _phase = new();
+
+    /// <summary>One epoch: NGAME clusters (or a shuffle), then every batch through <see cref="TrainStep"/>; the stale
+    /// bank keeps each query's embedding from its step. Returns the mean batch loss.</summary>
+    private double TrainEpoch(TrainingSession s, int epoch, Progress progress)
+    {
+        // Dropout draws from the global generator; re-seeding per epoch makes a resumed run draw the same masks.
+        manual_seed(C.Seed * 1_000_003 + epoch);
+        var tc = Stopwatch.StartNew();
+        var d = s.Data;
+        if (s.Batcher.NeedsEmbeddings(epoch) && s.Stale is null)
+            s.Stale = Evaluator.EmbedAll(s.Model, d.Train, d.TrainRows, d.Images?.Train, C.Eval.EmbedBatch);  // clustering from the first epoch: fresh embeddings
+        var batches = s.Batcher.EpochBatches(epoch, s.Batcher.NeedsEmbeddings(epoch) ? s.Stale : default, s.Dim);
+        if (s.Batcher.NeedsEmbeddings(epoch)) s.Record.AddTiming("cluster", tc.Elapsed.TotalSeconds);
+        s.Stale ??= new float[d.TrainRows.Length * s.Dim];
+        var te = Stopwatch.StartNew();
+        double lossSum = 0;
+        var loss = s.LossAt(epoch);
+        s.Model.train();
+        foreach (var b in batches)
+        {
+            double lv = TrainStep(s, b, loss);
+            lossSum += lv;
+            progress.Step(epoch, C.Optim.Epochs, lv, b.Length);
+        }
+        s.Record.AddTiming("train", te.Elapsed.TotalSeconds);
+        s.Record.AddTiming("train_batching", _phases[0]); s.Record.AddTiming("train_forward", _phases[1]);
+        s.Record.AddTiming("train_backward", _phases[2]); s.Record.AddTiming("train_optimizer", _phases[3]);
+        Array.Clear(_phases);
+        return lossSum / batches.Length;
+    }
+
+    /// <summary>One optimiser step on batch <paramref name="b"/> (indices into the training rows): positives, token and
+    /// image batches, the queries and the label side through the encoder, the loss, backward, clip, AdamW, schedule.
+    /// Returns the batch loss and stores the queries' embeddings in the stale bank.</summary>
+    private double TrainStep(TrainingSession s, int[] b, IBatchLoss loss)
+    {
+        using var scope = NewDisposeScope();
+        var d = s.Data;
+        _phase.Restart();
+        var rows = b.Select(i => d.TrainRows[i]).ToArray();
+        var lb = s.Positives.Sample(rows, s.PositiveRng);
+        var (qi, qm) = d.Train.Batch(rows);
+        var (li, lm) = d.Labels.Batch(lb.Labels);
+        ImageBatch? qImg = null, lImg = null;
+        if (d.Images is not null)
+        {
+            // Modality dropout draws from a stream derived from (seed, step): a resumed run draws the same masks.
+            var dropRng = Rng.Derive(s.Seed ^ 0x1A6E5D209u, (ulong)s.Step);
+            qImg = Evaluator.Gather(d.Images.Train, rows, int.MaxValue, C.Images.ModalityDropout, dropRng);
+            lImg = Evaluator.Gather(d.Images.Labels, lb.Labels, int.MaxValue, C.Images.ModalityDropout, dropRng);
+        }
+        _phases[0] += _phase.Elapsed.TotalSeconds; _phase.Restart();
+        Tensor q, lossT;
+        if (C.Optim.MicroBatch > 0)
+        {
+            long step = s.Step;
+            (q, lossT) = GradCache.ForwardBackward(s.Model, s.LabelSide, new(qi, qm, qImg), new(li, lm, lImg), lb, loss,
+                C.Optim.MicroBatch, () => s.Optimizer.zero_grad(), (side, chunk) => GradCache.SeedChunk(s.Seed, step, side, chunk));
+            _phases[2] += _phase.Elapsed.TotalSeconds; _phase.Restart();   // forward and backward interleave: all counted as backward
         }
         else
         {
-            metrics.TruncateAfterEpoch(-1);
-            // Epoch-0 row: the untrained model of the same shape, the floor any training must beat.
-            var t0 = Stopwatch.StartNew();
-            untrained = Evaluate(model, data, testTok, labelTok, C.Eval.MaxTest, out _);
-            record.AddTiming("eval", t0.Elapsed.TotalSeconds);
-            metrics.Append(Row(0, 0, double.NaN, 0, untrained, LastLabelMeanCos));
-            record.Set("untrained_metrics", Metrics(untrained));
-            record.Set("untrained_label_mean_cos", Math.Round(LastLabelMeanCos, 6));
-            _log.WriteLine($"epoch 0 (untrained): {Summary(untrained)}");
+            q = s.Model.Embed(qi, qm, qImg);                                    // (B, H)
+            var l = s.LabelSide.EncodeLabels(s.Model, li, lm, lImg);            // (L, H)
+            lossT = s.LabelSide.Loss(q, l, lb, loss);                           // scalar
+            _phases[1] += _phase.Elapsed.TotalSeconds; _phase.Restart();
+            s.Optimizer.zero_grad();
+            lossT.backward();
+            _phases[2] += _phase.Elapsed.TotalSeconds; _phase.Restart();
         }
-
-        var progress = new Progress(totalSteps, (long)startEpoch * batchesPerEpoch,
-            periodSeconds: C.Run.LogEverySeconds, output: _log == Console.Out ? null : _log, live: _log == Console.Out ? null : false);
-        long step = (long)startEpoch * batchesPerEpoch;
-        int lastEpoch = stopAfterEpochs is int s ? Math.Min(s, C.Optim.Epochs) : C.Optim.Epochs;
-        XmcMetricsResult? final = null;
-        var parameters = model.parameters().ToList();
-        var phase = new Stopwatch();
-        var phases = new double[4]; // batching, forward + loss, backward, clip + optimiser (seconds, per epoch)
-        for (int epoch = startEpoch; epoch < lastEpoch; epoch++)
-        {
-            // Dropout draws from the global generator; re-seeding per epoch makes a resumed run draw the same masks.
-            manual_seed(C.Seed * 1_000_003 + epoch);
-            var tc = Stopwatch.StartNew();
-            if (batcher.NeedsEmbeddings(epoch) && stale is null)
-                stale = EmbedAll(model, trainTok, trainRows, _images?.Train);  // clustering from the first epoch: fresh embeddings
-            var batches = batcher.EpochBatches(epoch, batcher.NeedsEmbeddings(epoch) ? stale : default, dim);
-            if (batcher.NeedsEmbeddings(epoch)) record.AddTiming("cluster", tc.Elapsed.TotalSeconds);
-            stale ??= new float[trainRows.Length * dim];
-            var te = Stopwatch.StartNew();
-            double lossSum = 0;
-            var loss = LossAt(epoch);
-            model.train();
-            foreach (var b in batches)
-            {
-                using var scope = NewDisposeScope();
-                phase.Restart();
-                var rows = b.Select(i => trainRows[i]).ToArray();
-                var lb = positives.Sample(rows, posRng);
-                var (qi, qm) = trainTok.Batch(rows);
-                var (li, lm) = labelTok.Batch(lb.Labels);
-                ImageBatch? qImg = null, lImg = null;
-                if (_images is not null)
-                {
-                    // Modality dropout draws from a stream derived from (seed, step): a resumed run draws the same masks.
-                    var dropRng = Rng.Derive(seed ^ 0x1A6E5D209u, (ulong)step);
-                    qImg = Gather(_images.Train, rows, int.MaxValue, C.Images.ModalityDropout, dropRng);
-                    lImg = Gather(_images.Labels, lb.Labels, int.MaxValue, C.Images.ModalityDropout, dropRng);
-                }
-                phases[0] += phase.Elapsed.TotalSeconds; phase.Restart();
-                var q = model.Embed(qi, qm, qImg);                            // (B, H)
-                var l = model.Embed(li, lm, lImg);                            // (L, H)
-                var lossT = loss.Forward(q.matmul_checked(l.t()), lb);               // scalar
-                phases[1] += phase.Elapsed.TotalSeconds; phase.Restart();
-                opt.zero_grad();
-                lossT.backward();
-                phases[2] += phase.Elapsed.TotalSeconds; phase.Restart();
-                if (C.Optim.GradClip > 0) nn.utils.clip_grad_norm_(parameters, C.Optim.GradClip);
-                opt.step();
-                sched.step();
-                phases[3] += phase.Elapsed.TotalSeconds;
-                step++;
-                double lv = lossT.ToSingle();
-                lossSum += lv;
-                var qv = q.detach().ToArray<float>();
-                for (int i = 0; i < b.Length; i++) Array.Copy(qv, i * dim, stale, (long)b[i] * dim, dim);
-                progress.Step(epoch, C.Optim.Epochs, lv, b.Length);
-            }
-            record.AddTiming("train", te.Elapsed.TotalSeconds);
-            record.AddTiming("train_batching", phases[0]); record.AddTiming("train_forward", phases[1]);
-            record.AddTiming("train_backward", phases[2]); record.AddTiming("train_optimizer", phases[3]);
-            Array.Clear(phases);
-            int done = epoch + 1;
-            double meanLoss = lossSum / batches.Length;
-            bool last = done == C.Optim.Epochs;
-            if (last || (C.Eval.Every > 0 && done % C.Eval.Every == 0))
-            {
-                var tv = Stopwatch.StartNew();
-                var m = Evaluate(model, data, testTok, labelTok, last ? 0 : C.Eval.MaxTest, out var preds);
-                record.AddTiming("eval", tv.Elapsed.TotalSeconds);
-                metrics.Append(Row(done, step, meanLoss, record.TotalSeconds, m, LastLabelMeanCos));
-                progress.Message($"epoch {done}: loss {meanLoss:F4} {Summary(m)}");
-                if (last)
-                {
-                    final = m;
-                    record.Set("final_label_mean_cos", Math.Round(LastLabelMeanCos, 6));
-                    WritePredictions(Path.Combine(runDir, "predictions_top" + C.Eval.TopK + ".txt"), preds, data.NumLabels);
-                }
-            }
-            else if (!progress.IsLive) progress.Message($"epoch {done}: loss {meanLoss:F4}");
-            bool checkpointNow = last || done == lastEpoch || (C.Run.CheckpointEvery > 0 && done % C.Run.CheckpointEvery == 0);
-            if (checkpointNow)
-            {
-                var tk = Stopwatch.StartNew();
-                Checkpoint.Save(runDir, model, opt, new Checkpoint.State(done, step, batcher.State, posRng.GetState(), stale));
-                record.AddTiming("checkpoint", tk.Elapsed.TotalSeconds);
-            }
-            record.Set("epochs_done", done);
-        }
-
-        var byImages = new Dictionary<int, XmcMetricsResult>();
-        if (final is not null && _images is not null && C.Images.EvalImages.Length > 0)
-        {
-            var tv = Stopwatch.StartNew();
-            var o = new JsonObject();
-            foreach (var n in C.Images.EvalImages.Distinct().Order())
-            {
-                byImages[n] = Evaluate(model, data, testTok, labelTok, 0, out _, n);
-                o[n.ToString(CultureInfo.InvariantCulture)] = Metrics(byImages[n]);
-                progress.Message($"final, at most {n} image(s) per test item: {Summary(byImages[n])}");
-            }
-            record.Set("final_metrics_by_images", o);
-            record.AddTiming("eval", tv.Elapsed.TotalSeconds);
-        }
-        if (final is not null)
-        {
-            record.Set("final_metrics", Metrics(final));
-            record.Set("throughput_queries_per_second", Math.Round(progress.QueriesPerSecond, 1));
-            if (C.Run.SaveModel) SaveModel(model, Path.Combine(runDir, "model"), C);
-            record.Finish();
-        }
-        else record.Finish("stopped");
-        int epochsDone = Math.Max(startEpoch, lastEpoch);
-        return new TrainResult(runDir, epochsDone, final, untrained, wall.Elapsed.TotalSeconds) { FinalByImages = byImages };
+        if (C.Optim.GradClip > 0) nn.utils.clip_grad_norm_(s.Parameters, C.Optim.GradClip);
+        s.Optimizer.step();
+        s.Schedule.step();
+        _phases[3] += _phase.Elapsed.TotalSeconds;
+        s.Step++;
+        double lv = lossT.ToSingle();
+        var qv = q.detach().ToArray<float>();
+        for (int i = 0; i < b.Length; i++) Array.Copy(qv, i * s.Dim, s.Stale!, (long)b[i] * s.Dim, s.Dim);
+        return lv;
     }
 
-    /// <summary>The run's image slots (null when images.fusion is none).</summary>
-    private SplitImages? _images;
+    /// <summary>After epoch <paramref name="done"/>: the label side's refresh, the evaluation when due (always after the
+    /// last epoch, which also writes the predictions), the checkpoint when due. Returns the last epoch's evaluation.</summary>
+    private EvalResult? EndEpoch(TrainingSession s, int done, int lastEpoch, double meanLoss, Progress progress)
+    {
+        s.LabelSide.EndEpoch(s, done, s.Stale!);
+        bool last = done == C.Optim.Epochs;
+        EvalResult? final = null;
+        if (last || (C.Eval.Every > 0 && done % C.Eval.Every == 0))
+        {
+            var tv = Stopwatch.StartNew();
+            var m = s.Evaluator.Evaluate(s.LabelSide, last ? 0 : C.Eval.MaxTest);
+            s.Record.AddTiming("eval", tv.Elapsed.TotalSeconds);
+            s.Metrics.Append(Row(done, s.Step, meanLoss, s.Record.TotalSeconds, m));
+            progress.Message($"epoch {done}: loss {meanLoss:F4} {Summary(m.Metrics)}");
+            if (last)
+            {
+                final = m;
+                s.Record.Set("final_label_mean_cos", Math.Round(m.LabelMeanCos, 6));
+                WritePredictions(Path.Combine(s.RunDir, "predictions_top" + C.Eval.TopK + ".txt"), m.Predictions, s.Data.Data.NumLabels);
+            }
+        }
+        else if (!progress.IsLive) progress.Message($"epoch {done}: loss {meanLoss:F4}");
+        bool checkpointNow = last || done == lastEpoch || (C.Run.CheckpointEvery > 0 && done % C.Run.CheckpointEvery == 0);
+        if (checkpointNow)
+        {
+            var tk = Stopwatch.StartNew();
+            s.SaveCheckpoint(done);
+            s.Record.AddTiming("checkpoint", tk.Elapsed.TotalSeconds);
+        }
+        s.Record.Set("epochs_done", done);
+        return final;
+    }
+
+    /// <summary>With fusion and images.eval_images: the final metrics with at most n images per test item.</summary>
+    private Dictionary<int, XmcMetricsResult> FinalImageEvaluations(TrainingSession s, Progress progress)
+    {
+        var byImages = new Dictionary<int, XmcMetricsResult>();
+        if (s.Data.Images is null || C.Images.EvalImages.Length == 0) return byImages;
+        var tv = Stopwatch.StartNew();
+        var o = new JsonObject();
+        foreach (var n in C.Images.EvalImages.Distinct().Order())
+        {
+            byImages[n] = s.Evaluator.Evaluate(s.LabelSide, 0, n).Metrics;
+            o[n.ToString(CultureInfo.InvariantCulture)] = Metrics(byImages[n]);
+            progress.Message($"final, at most {n} image(s) per test item: {Summary(byImages[n])}");
+        }
+        s.Record.Set("final_metrics_by_images", o);
+        s.Record.AddTiming("eval", tv.Elapsed.TotalSeconds);
+        return byImages;
+    }
 
     private SplitImages? LoadImages(TrainConfig c)
     {
@@ -305,7 +290,7 @@ public sealed class Trainer
             c.Seed * 7919 + 17);  // the adapter's own init stream (the encoder draws from the seed itself)
 
     /// <summary>What the run.json records about the bank: name, shape, K, the manifest's model and sha256 digests.</summary>
-    private static JsonObject ImageBankRecord(SplitImages images, string dataDir)
+    internal static JsonObject ImageBankRecord(SplitImages images, string dataDir)
     {
         var manifest = Path.Combine(dataDir, ImageBanks.ManifestFile(images.Name));
         return new JsonObject
@@ -318,71 +303,6 @@ public sealed class Trainer
         };
     }
 
-    private static ImageBatch Gather(ItemImages images, int[] rows, int maxImages, double dropout = 0, Rng? rng = null)
-    {
-        var (v, m) = images.Gather(rows, maxImages, dropout, rng);
-        return ImageBatch.From(v, m, rows.Length, images.K, images.Dim);
-    }
-
-    /// <summary>AdamW groups: encoder vs other heads (own learning rates), each split into decay / no-decay.</summary>
-    private List<Optim.ParamGroup> ParamGroups(SiameseModel model)
-    {
-        var named = model.named_parameters().ToList();
-        var groups = new List<Optim.ParamGroup>();
-        foreach (bool enc in new[] { true, false })
-            foreach (bool noDecay in new[] { false, true })
-            {
-                var ps = named.Where(p => SiameseModel.IsEncoderParameter(p.name) == enc && (p.parameter.dim() < 2) == noDecay)
-                    .Select(p => p.parameter).ToList();
-                if (ps.Count == 0) continue;
-                groups.Add(new Optim.ParamGroup(ps, lr: enc ? C.Optim.LrEncoder : C.Optim.LrOther,
-                    weight_decay: noDecay ? 0.0 : C.Optim.WeightDecay));
-            }
-        return groups;
-    }
-
-    /// <summary>Embeds the given rows in eval mode (no dropout, no grad) → (n, H) row-major.</summary>
-    private float[] EmbedAll(SiameseModel model, TokenizedTexts texts, int[] rows, ItemImages? images, int maxImages = int.MaxValue)
-    {
-        bool wasTraining = model.training;
-        model.eval();
-        var result = new float[(long)rows.Length * model.Dim];
-        using (no_grad())
-        {
-            // Sort by length so each batch pads little; write back in the original order.
-            var order = Enumerable.Range(0, rows.Length).OrderBy(i => texts.Length(rows[i])).ToArray();
-            for (int s = 0; s < order.Length; s += C.Eval.EmbedBatch)
-            {
-                using var scope = NewDisposeScope();
-                var chunk = order.AsSpan(s, Math.Min(C.Eval.EmbedBatch, order.Length - s)).ToArray();
-                var items = chunk.Select(i => rows[i]).ToArray();
-                var (ids, mask) = texts.Batch(items);
-                var e = model.Embed(ids, mask, images is null ? null : Gather(images, items, maxImages)).ToArray<float>();
-                for (int j = 0; j < chunk.Length; j++) Array.Copy(e, j * model.Dim, result, (long)chunk[j] * model.Dim, model.Dim);
-            }
-        }
-        model.train(wasTraining);
-        return result;
-    }
-
-    /// <summary>Embeds test queries (the first <paramref name="maxTest"/>, 0 = all) and all labels, searches, scores.</summary>
-    /// <param name="maxImages">At most this many images per test item (the first present slots); labels keep theirs.</param>
-    private XmcMetricsResult Evaluate(SiameseModel model, XmcDataset data, TokenizedTexts testTok, TokenizedTexts labelTok,
-        int maxTest, out TopK predictions, int maxImages = int.MaxValue)
-    {
-        int nTest = maxTest > 0 ? Math.Min(maxTest, testTok.Count) : testTok.Count;
-        var q = EmbedAll(model, testTok, Enumerable.Range(0, nTest).ToArray(), _images?.Test, maxImages);
-        var l = EmbedAll(model, labelTok, Enumerable.Range(0, labelTok.Count).ToArray(), _images?.Labels);
-        LastLabelMeanCos = MeanPairwiseCosine(l, labelTok.Count, model.Dim);
-        using var scope = NewDisposeScope();
-        int extra = data.Filter is null ? 0 : 10; // filtered pairs must not leave holes in the top-k
-        var raw = TopKSearch.Search(tensor(q, [nTest, model.Dim]), tensor(l, [labelTok.Count, model.Dim]), C.Eval.TopK + extra);
-        predictions = Truncate(data.Filter is null ? raw : raw.WithoutPairs(data.Filter), C.Eval.TopK);
-        return data.Evaluate(predictions, 5, C.Eval.PropensityA, C.Eval.PropensityB, nTest);
-    }
-
-    /// <summary>Mean pairwise cosine of the label embeddings at the last evaluation (a collapse diagnostic).</summary>
-    private double LastLabelMeanCos = double.NaN;
 
     /// <summary>
     /// Mean cosine over all pairs i ≠ j of n unit rows: (‖Σ_i e_i‖² − n) / (n (n − 1)). Near 1 = collapsed embedding
@@ -514,19 +434,20 @@ public sealed class Trainer
         var modelDir = Path.Combine(runDir, "model");
         if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"{modelDir} not found (did the run finish with save_model: true?)");
         var t = new Trainer(resolved, log ?? TextWriter.Null);
-        var data = XmcDataset.Load(resolved.Value.Data.Dir);
-        ITokenizer tok = resolved.Value.Model.Encoder == EncoderKind.Qwen2
-            ? Models.Qwen2.Qwen2Encoders.Tokenizer(resolved.Value.Model.Pretrained)
-            : WordPieceTokenizer.FromVocabFile(File.Exists(Path.Combine(modelDir, "vocab.txt")) ? Path.Combine(modelDir, "vocab.txt") : resolved.Value.Data.Vocab);
-        using var model = LoadModel(modelDir, resolved.Value.Model, resolved.Value.Images);
-        var testTok = new TokenizedTexts(data.TestTexts, tok, resolved.Value.Data.MaxLen);
-        var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, resolved.Value.Data.MaxLen);
-        t._images = t.LoadImages(resolved.Value);
-        Runs.RunImageBank.Verify(runDir, node, t._images, resolved.Value.Data.Dir, onChangedBank);   // the bank it was trained with
-        var all = t.Evaluate(model, data, testTok, labelTok, 0, out _);
+        var c = resolved.Value;
+        var data = XmcDataset.Load(c.Data.Dir);
+        var tok = TrainingData.TokenizerFor(c, modelDir);
+        using var model = LoadModel(modelDir, c.Model, c.Images);
+        var testTok = new TokenizedTexts(data.TestTexts, tok, c.Data.MaxLen);
+        var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, c.Data.MaxLen);
+        var images = t.LoadImages(c);
+        Runs.RunImageBank.Verify(runDir, node, images, c.Data.Dir, onChangedBank);   // the bank it was trained with
+        var evaluator = new Evaluator(model, data, testTok, labelTok, images, c.Eval);
+        using var labelSide = LabelSides.Create(c, model);
+        var all = evaluator.Evaluate(labelSide, 0).Metrics;
         var byImages = new Dictionary<int, XmcMetricsResult>();
-        if (t._images is not null)
-            for (int n = 0; n <= t._images.K; n++) byImages[n] = t.Evaluate(model, data, testTok, labelTok, 0, out _, n);
+        if (images is not null)
+            for (int n = 0; n <= images.K; n++) byImages[n] = evaluator.Evaluate(labelSide, 0, n).Metrics;
         return (all, byImages);
     }
 
@@ -536,15 +457,17 @@ public sealed class Trainer
     private static string Summary(XmcMetricsResult m) => string.Create(CultureInfo.InvariantCulture,
         $"P@1 {100 * m.P[0]:F2} P@3 {100 * m.P[2]:F2} P@5 {100 * m.P[4]:F2} PSP@1 {100 * m.Psp![0]:F2} PSP@5 {100 * m.Psp[4]:F2}");
 
-    private static List<KeyValuePair<string, double>> Row(int epoch, long step, double loss, double seconds, XmcMetricsResult m,
-        double labelMeanCos)
+    private static List<KeyValuePair<string, double>> Row(int epoch, long step, double loss, double seconds, EvalResult m)
     {
         var row = new List<KeyValuePair<string, double>>
         {
             new("epoch", epoch), new("step", step), new("train_loss", loss), new("seconds", Math.Round(seconds, 2)),
         };
-        foreach (var (k, v) in m.ToDictionary()) row.Add(new(k, v));
-        row.Add(new("label_mean_cos", Math.Round(labelMeanCos, 6)));   // collapse diagnostic (1 = all labels alike)
+        foreach (var (k, v) in m.Metrics.ToDictionary()) row.Add(new(k, v));
+        row.Add(new("label_mean_cos", Math.Round(m.LabelMeanCos, 6)));   // collapse diagnostic (1 = all labels alike)
+        // A label side whose search vectors are not the encoder's own (PRIME): the metrics with the raw label embeddings.
+        if (m.RawLabelMetrics is not null)
+            foreach (var (k, v) in m.RawLabelMetrics.ToDictionary()) row.Add(new("raw_labels_" + k, v));
         return row;
     }
 }
