@@ -11,7 +11,8 @@ namespace ViXml.Notebooks;
 /// <summary>How to reproduce: which profile, and where notebooks, results and paper tables live.</summary>
 public sealed record ReproduceOptions
 {
-    /// <summary>ci (minutes, tiny data), cpu (hours on this machine) or paper (the paper's scale).</summary>
+    /// <summary>smoke (seconds per notebook, a few hundred queries), ci (about a minute per notebook, small data), cpu
+    /// (hours on this machine) or paper (the paper's scale); <see cref="Reproduce.Profiles"/>.</summary>
     public required string Profile { get; init; }
 
     /// <summary>Folder with the numbered notebooks NN-name.ipynb.</summary>
@@ -22,6 +23,9 @@ public sealed record ReproduceOptions
 
     /// <summary>Where paper-table generators write their *.md.</summary>
     public required string PaperTablesDirectory { get; init; }
+
+    /// <summary>The paper's numbers the generators compare with; null = paper-numbers.json in <see cref="PaperTablesDirectory"/>.</summary>
+    public string? PaperNumbersFile { get; init; }
 
     /// <summary>Per-notebook time limit; null = none.</summary>
     public TimeSpan? TimeoutPerNotebook { get; init; }
@@ -57,7 +61,15 @@ public sealed record ReproduceResult(string Profile, string ResultsDirectory, IR
 /// </summary>
 public static class Reproduce
 {
-    public static readonly string[] Profiles = ["ci", "cpu", "paper"];
+    /// <summary>The profiles every notebook takes (<see cref="ViXml.Experiments.ExperimentProfile.Names"/>).</summary>
+    public static readonly string[] Profiles = ViXml.Experiments.ExperimentProfile.Names;
+
+    /// <summary>
+    /// Where a profile's paper tables go by default: the committed paper-tables/ for ci, cpu and paper; for smoke
+    /// results/smoke/paper-tables/, so a smoke run (numbers that mean nothing) never overwrites the committed tables.
+    /// </summary>
+    public static string DefaultPaperTablesDirectory(string repoRoot, string resultsRoot, string profile) =>
+        profile == "smoke" ? Path.Combine(resultsRoot, profile, "paper-tables") : Path.Combine(repoRoot, "paper-tables");
 
     private static readonly Regex Numbered = new(@"^\d{2}-.+\.ipynb$", RegexOptions.Compiled);
 
@@ -134,7 +146,8 @@ public static class Reproduce
             if (generators.Count == 0) o.Log?.WriteLine("paper tables: no IPaperTableGenerator implemented yet; nothing to regenerate");
             Directory.CreateDirectory(o.PaperTablesDirectory);
             var ctx = new PaperTableContext(o.Profile, resultsDir, Path.GetFullPath(o.PaperTablesDirectory), o.Log ?? TextWriter.Null,
-                CuratedDirectory: Path.GetFullPath(o.ResultsRoot));   // the curated multi-seed tables sit in results/ itself
+                CuratedDirectory: Path.GetFullPath(o.ResultsRoot),    // the curated multi-seed tables sit in results/ itself
+                PaperNumbersFile: o.PaperNumbersFile is { } pn ? Path.GetFullPath(pn) : null);
             foreach (var g in generators)
             {
                 try

@@ -1,13 +1,14 @@
 namespace ViXml.Reporting;
 
 /// <summary>What a paper-table generator gets after every notebook of a profile ran.</summary>
-/// <param name="Profile">ci, cpu or paper.</param>
+/// <param name="Profile">smoke, ci, cpu or paper.</param>
 /// <param name="ResultsDirectory">results/&lt;profile&gt;/ with the executed notebooks and their CSV tables.</param>
 /// <param name="PaperTablesDirectory">paper-tables/ where the generator writes its *.md.</param>
 /// <param name="Log">Progress and notes.</param>
 /// <param name="CuratedDirectory">Where the curated multi-seed tables are committed (the repository's results/); null = none.</param>
+/// <param name="PaperNumbersFile">The paper's numbers (paper-numbers.json); null = the one in <paramref name="PaperTablesDirectory"/>.</param>
 public sealed record PaperTableContext(string Profile, string ResultsDirectory, string PaperTablesDirectory, TextWriter Log,
-    string? CuratedDirectory = null);
+    string? CuratedDirectory = null, string? PaperNumbersFile = null);
 
 /// <summary>
 /// The seam for <c>vixml reproduce</c>'s last step: each implementation regenerates one or more paper-tables/*.md

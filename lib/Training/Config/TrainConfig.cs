@@ -99,8 +99,9 @@ public sealed class DecoderConfig
     public string PromptPrefix { get; set; } = "This product text";
     /// <summary>Prompt text after the item text (end-of-sequence marker).</summary>
     public string PromptSuffix { get; set; } = "<|endoftext|>";
-    /// <summary>Compute dtype: bf16 or fp32.</summary>
-    public string Dtype { get; set; } = "bf16";
+    /// <summary>Compute dtype: bf16 or fp32. Default fp32: training runs on the CPU, and a CPU without bf16
+    /// instructions (no avx512_bf16 / amx_bf16) emulates bf16 matmul ~80x slower than float32 (`vixml doctor`).</summary>
+    public string Dtype { get; set; } = "fp32";
     /// <summary>Prompt template by name (lib/Text/Prompts/templates.yaml, or "file.yaml#name"); empty = [prompt_prefix][text][prompt_suffix].</summary>
     public string Template { get; set; } = "";
     /// <summary>Prompt position ids: padded (the reference: pads between text and suffix consume positions) or compact.</summary>
