@@ -78,9 +78,9 @@ public sealed class ResultCsv
     public required IReadOnlyList<IReadOnlyDictionary<string, string>> Rows { get; init; }
 
     /// <summary>Reads the file, or returns null when it does not exist (the notebook did not run).</summary>
-    public static ResultCsv? TryRead(string path)
+    public static ResultCsv? TryRead(string? path)
     {
-        if (!File.Exists(path)) return null;
+        if (path is null || !File.Exists(path)) return null;
         var records = Parse(File.ReadAllText(path), path);
         if (records.Count == 0) throw new InvalidDataException($"{path}: empty CSV (no header)");
         var header = records[0];
@@ -411,15 +411,15 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         if (!File.Exists(numbersPath))
             throw new FileNotFoundException($"{numbersPath} not found: the paper's numbers must sit beside the generated tables", numbersPath);
         var paper = PaperNumbers.Load(numbersPath);
-        var datasets = ResultCsv.TryRead(Path.Combine(ctx.ResultsDirectory, DatasetsCsv));
-        var encoders = ResultCsv.TryRead(Path.Combine(ctx.ResultsDirectory, TextEncodersCsv));
+        var datasets = ResultCsv.TryRead(ctx.ResultPath(DatasetsCsv));
+        var encoders = ResultCsv.TryRead(ctx.ResultPath(TextEncodersCsv));
         var used = new HashSet<string>();
         var written = new List<string>();
 
         void Write(string file, string text)
         {
             var path = Path.Combine(ctx.PaperTablesDirectory, file);
-            Atomic.WriteAllText(path, text);
+            Atomic.WriteAllText(path, text + ctx.StaleNote());
             written.Add(path);
         }
 
@@ -436,11 +436,11 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
             .Select(n => FromPaper(n, n.Claim + $" ({n.Metric}{(n.Dataset.StartsWith("not stated") ? "" : ", " + n.Dataset)})",
                 null, "not run: no experiment for it yet"))
             .ToList();
-        var pretrained = ResultCsv.TryRead(Path.Combine(ctx.ResultsDirectory, PretrainedCsv));
+        var pretrained = ResultCsv.TryRead(ctx.ResultPath(PretrainedCsv));
         Write("claims.md", PaperComparison.Markdown("Other paper claims",
             "Every other number the project knows from the paper, and whether we have a counterpart yet.",
             ctx.Profile, rest, paper.Source) + PretrainedClaims(pretrained, ctx.Profile)
-            + FusionClaims(ResultCsv.TryRead(Path.Combine(ctx.ResultsDirectory, FusionCsv)), paper, ctx.Profile)
+            + FusionClaims(ResultCsv.TryRead(ctx.ResultPath(FusionCsv)), paper, ctx.Profile)
             + CuratedClaims(ctx.CuratedDirectory, paper));
         foreach (var w in written) ctx.Log.WriteLine($"paper tables: wrote {w}");
         return written;

@@ -143,6 +143,8 @@ public sealed class ResultTable : IRichDisplay
         var header = records[0].Fields;
         var hasScale = header.Count > ScaleColumns.Length && header.TakeLast(ScaleColumns.Length).SequenceEqual(ScaleColumns);
         var columns = hasScale ? header.Take(header.Count - ScaleColumns.Length).ToList() : header.ToList();
+        if (columns.GroupBy(c => c, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new FormatException($"{path}:{records[0].Line}: column '{twice.Key}' appears more than once in the header");
         var table = new ResultTable(title ?? Path.GetFileNameWithoutExtension(path), columns);
         foreach (var (line, fields) in records.Skip(1))
         {

@@ -61,6 +61,14 @@ public sealed class SiameseModel : HfModule
     public Tensor Embed(Tensor ids, Tensor mask, ImageBatch? images = null)
     {
         using var scope = NewDisposeScope();
+        return Models.Pooling.L2Normalize(EmbedUnnormalised(ids, mask, images)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The pooled (and, with model.linear, transformed) vectors before L2 normalisation (B, H): PRIME's u, the
+    /// combiner's first token.</summary>
+    public Tensor EmbedUnnormalised(Tensor ids, Tensor mask, ImageBatch? images = null)
+    {
+        using var scope = NewDisposeScope();
         if (Fusion != FusionKind.None && images is null)
             throw new ArgumentException($"this model fuses images ({Fusion.ToString().ToLowerInvariant()}); pass the items' image slots");
         Tensor pooled;
@@ -98,7 +106,7 @@ public sealed class SiameseModel : HfModule
                 pooled = LateFusion!.forward(pooled, ImageAdapter!.forward(images!.Vectors), images.Mask);   // (B, H)
         }
         if (Transform is not null) pooled = Transform.forward(pooled);
-        return Models.Pooling.L2Normalize(pooled).MoveToOuterDisposeScope();
+        return pooled.MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -443,7 +443,7 @@ public sealed class Trainer
         var images = t.LoadImages(c);
         Runs.RunImageBank.Verify(runDir, node, images, c.Data.Dir, onChangedBank);   // the bank it was trained with
         var evaluator = new Evaluator(model, data, testTok, labelTok, images, c.Eval);
-        using var labelSide = LabelSides.Create(c, model);
+        using var labelSide = LabelSides.ForRun(c, model, runDir);
         var all = evaluator.Evaluate(labelSide, 0).Metrics;
         var byImages = new Dictionary<int, XmcMetricsResult>();
         if (images is not null)

@@ -75,7 +75,7 @@ public sealed class TrainingSession : IDisposable
                 throw resolved.Locate(new ConfigException(
                     $"data.max_len: {c.Data.MaxLen} + {data.Images.K} image slots exceed the encoder's {model.Encoder.MaxPositions} positions"));
             model.train();
-            var labelSide = LabelSides.Create(c, model);
+            var labelSide = LabelSides.Create(c, model, data.Data.NumLabels);
             var groups = ModelParamGroups(model, c);
             var labelGroups = labelSide.ParamGroups(c);
             groups.AddRange(labelGroups);
@@ -181,5 +181,19 @@ public sealed class TrainingSession : IDisposable
 /// <summary>Builds the label side a configuration names.</summary>
 public static class LabelSides
 {
-    public static ILabelSide Create(TrainConfig c, SiameseModel model) => new PlainLabelSide();
+    /// <summary>A label side for training (prime: freshly initialised; <see cref="ILabelSide.Prepare"/> or a checkpoint
+    /// fills its state).</summary>
+    public static ILabelSide Create(TrainConfig c, SiameseModel model, int numLabels) => c.LabelSide.Kind switch
+    {
+        LabelSideKind.Prime => new Prime.PrimeSide(c, model, numLabels),
+        _ => new PlainLabelSide(),
+    };
+
+    /// <summary>The label side of a finished run folder (prime: its label_side.safetensors).</summary>
+    public static ILabelSide ForRun(TrainConfig c, SiameseModel model, string runDir) => c.LabelSide.Kind switch
+    {
+        LabelSideKind.Prime => new Prime.PrimeSide(c, model,
+            Prime.PrimeLabelSide.Load(Path.Combine(runDir, Prime.PrimeLabelSide.FileName), c.LabelSide.Heads, c.LabelSide.Dropout)),
+        _ => new PlainLabelSide(),
+    };
 }

@@ -57,7 +57,8 @@ public sealed class ReportCommand : ICliCommand
                                   $"{result.Seconds:0.0} s; screenshot {result.Screenshot ?? "none"}");
                 return result.Ok ? 0 : 1;
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or FormatException or TimeoutException
+            // a site that cannot be written (disk full, permissions) is the environment's problem: exit 74 with the path
+            catch (Exception e) when (e is not OutputPathException && e is IOException or InvalidDataException or FormatException or TimeoutException
                                           or InvalidOperationException or System.Net.WebSockets.WebSocketException or HttpRequestException)
             {
                 throw new CliException(e.Message);

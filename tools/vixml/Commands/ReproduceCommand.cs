@@ -31,8 +31,7 @@ public sealed class ReproduceCommand : ICliCommand
         cmd.SetAction(parse => UserErrors.Guard(() =>
         {
             var root = ChartExport.RepoRoot() ?? Environment.CurrentDirectory;
-            var seconds = parse.GetValue(timeout);
-            if (seconds is <= 0) throw new CliException("--timeout must be positive");
+            var limit = CliNumbers.Seconds(parse.GetValue(timeout), "--timeout");
             var name = parse.GetValue(profile)!;
             var resultsRoot = parse.GetValue(results) ?? Path.Combine(root, "results");
             var tablesDir = parse.GetValue(tables) ?? Reproduce.DefaultPaperTablesDirectory(root, resultsRoot, name);
@@ -45,7 +44,7 @@ public sealed class ReproduceCommand : ICliCommand
                 PaperTablesDirectory = tablesDir,
                 // A folder without its own copy of the paper's numbers (results/smoke/paper-tables/) reads the committed one.
                 PaperNumbersFile = File.Exists(Path.Combine(tablesDir, PaperNumbers.FileName)) ? null : committedNumbers,
-                TimeoutPerNotebook = seconds is { } s ? TimeSpan.FromSeconds(s) : null,
+                TimeoutPerNotebook = limit,
                 Log = Console.Error,
                 BuildSite = !parse.GetValue(noSite),
             };
