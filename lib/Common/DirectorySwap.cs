@@ -75,6 +75,45 @@ public static class DirectorySwap
         }
     }
 
+    /// <summary>
+    /// Copies into <paramref name="built"/> every top-level entry of the existing <paramref name="target"/> that the new
+    /// build does not write and <paramref name="drop"/> does not claim (files a user added, image banks computed later),
+    /// so the swap replaces only what the builder owns. Hard links where possible (no copy of big files), else copies;
+    /// symlinks are kept as links. Returns the names kept (sorted).
+    /// </summary>
+    public static List<string> CarryOver(string target, string built, Func<string, bool>? drop = null)
+    {
+        var kept = new List<string>();
+        var full = Path.GetFullPath(target).TrimEnd('/');
+        if (!Directory.Exists(full)) return kept;
+        foreach (var src in Directory.EnumerateFileSystemEntries(full).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(src);
+            var dst = Path.Combine(built, name);
+            if (File.Exists(dst) || Directory.Exists(dst) || new FileInfo(dst).LinkTarget is not null) continue;   // the build wrote it
+            if (drop?.Invoke(name) == true) continue;
+            CopyEntry(src, dst);
+            kept.Add(name);
+        }
+        return kept;
+    }
+
+    private static void CopyEntry(string src, string dst)
+    {
+        var info = new FileInfo(src);
+        if (info.LinkTarget is string link) { File.CreateSymbolicLink(dst, link); return; }
+        if (Directory.Exists(src))
+        {
+            Directory.CreateDirectory(dst);
+            foreach (var e in Directory.EnumerateFileSystemEntries(src)) CopyEntry(e, Path.Combine(dst, Path.GetFileName(e)));
+            return;
+        }
+        if (link_(src, dst) != 0) File.Copy(src, dst);
+    }
+
+    [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int link_(string oldpath, string newpath);
+
     private static bool Alive(int pid)
     {
         try { using var p = Process.GetProcessById(pid); return !p.HasExited; }

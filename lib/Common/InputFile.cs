@@ -22,10 +22,13 @@ public static class InputFile
     /// <summary>Longest line accepted by line readers (bytes): XC score rows with 100K entries fit many times over.</summary>
     public const int DefaultMaxLineBytes = 64 << 20;
 
-    /// <summary>Why <paramref name="path"/> cannot be read as a file, or null when it can be opened.</summary>
+    /// <summary>Why <paramref name="path"/> cannot be read as a file, or null when it can be opened. Only regular files (or
+    /// symlinks to regular files) pass: a device, pipe or socket is refused here, before anything opens it (opening a FIFO
+    /// blocks; reading <c>/dev/zero</c> never ends).</summary>
     public static string? Problem(string path)
     {
         if (string.IsNullOrEmpty(path)) return "empty path";
+        if (path.Contains('\0')) return "the path holds a NUL character";
         if (Directory.Exists(path)) return "is a folder, expected a file";
         if (!File.Exists(path))
         {
@@ -39,7 +42,86 @@ public static class InputFile
             }
             return "file not found";
         }
-        return null;
+        return Stat(path) switch
+        {
+            (FileKind.Missing, _) => "file not found (a dangling symlink?)",
+            (FileKind.Other, _) => "is a device, pipe or socket, expected a regular file",
+            _ => null,
+        };
+    }
+
+    /// <summary>What a path is, following symlinks (a symlink to a regular file is <see cref="FileKind.Regular"/>).</summary>
+    public enum FileKind { Missing, Regular, Directory, Other }
+
+    /// <summary>The kind and size of the file a path names, following symlinks: the target's size, not the link's.</summary>
+    public static (FileKind Kind, long Size) Stat(string path)
+    {
+        if (NativeStat(path) is (uint mode, long size))
+            return ((mode & 0xF000) switch { 0x8000 => FileKind.Regular, 0x4000 => FileKind.Directory, _ => FileKind.Other }, size);
+        if (Directory.Exists(path)) return (FileKind.Directory, 0);
+        if (!File.Exists(path)) return (FileKind.Missing, 0);
+        // No stat(2) for this platform: a length of 0 under /dev is the one device we can tell apart.
+        var info = new FileInfo(path);
+        if (info.LinkTarget is not null && info.ResolveLinkTarget(true) is FileInfo t) info = t;
+        if (!info.Exists) return (FileKind.Missing, 0);
+        return (info.FullName.StartsWith("/dev/", StringComparison.Ordinal) ? FileKind.Other : FileKind.Regular, info.Length);
+    }
+
+    /// <summary>Size in bytes of the regular file <paramref name="path"/> names (a symlink's target); errors as <see cref="Require"/>.</summary>
+    public static long Length(string path)
+    {
+        Require(path);
+        return Stat(path).Size;
+    }
+
+    /// <summary>
+    /// Opens a regular file for reading after checking what it is (never a device or pipe) and, with
+    /// <paramref name="maxBytes"/>, its size: the one way user files are opened.
+    /// </summary>
+    public static FileStream OpenRead(string path, long maxBytes = long.MaxValue, int bufferSize = 1 << 16)
+    {
+        Require(path);
+        long len = Stat(path).Size;
+        if (len > maxBytes)
+            throw new InputLimitException($"{path}: {len:N0} bytes, more than the {maxBytes:N0} this reader accepts");
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize, FileOptions.SequentialScan);
+    }
+
+    /// <summary>sha256 (lower-case hex) of a regular file, read through <see cref="OpenRead"/>.</summary>
+    public static string Sha256(string path)
+    {
+        using var fs = OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(fs));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "stat", SetLastError = true)]
+    private static extern unsafe int stat_(string path, byte* buf);
+
+    private static bool _noStat;
+
+    /// <summary>st_mode and st_size from stat(2) (follows symlinks), or null when unavailable or the call failed.
+    /// The offsets are those of struct stat on Linux x86-64 and arm64, the platforms ViXml runs on.</summary>
+    private static unsafe (uint Mode, long Size)? NativeStat(string path)
+    {
+        if (_noStat || !OperatingSystem.IsLinux()) return null;
+        int modeAt = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture switch
+        {
+            System.Runtime.InteropServices.Architecture.X64 => 24,
+            System.Runtime.InteropServices.Architecture.Arm64 => 16,
+            _ => -1,
+        };
+        if (modeAt < 0) return null;
+        byte* buf = stackalloc byte[256];
+        try
+        {
+            if (stat_(path, buf) != 0) return null;
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            _noStat = true;
+            return null;
+        }
+        return (*(uint*)(buf + modeAt), *(long*)(buf + 48));
     }
 
     /// <summary>Throws <see cref="InputFileException"/> unless <paramref name="path"/> is a readable file.</summary>
@@ -54,12 +136,8 @@ public static class InputFile
     /// </summary>
     public static byte[] ReadAllBytes(string path, long maxBytes = int.MaxValue - 64)
     {
-        Require(path);
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        if (!fs.CanSeek) throw new InputFileException(path, 0, "is a device or pipe, expected a regular file");
+        using var fs = OpenRead(path, maxBytes, 1);
         long len = fs.Length;
-        if (len == 0 && path.StartsWith("/dev/", StringComparison.Ordinal))
-            throw new InputFileException(path, 0, "is a device, expected a regular file");
         if (len > maxBytes)
             throw new InputLimitException($"{path}: {len:N0} bytes, more than the {maxBytes:N0} this reader accepts");
         var buf = new byte[len];
@@ -83,7 +161,7 @@ public static class InputFile
 
     private static IEnumerable<(int, string)> ReadLinesCore(string path, int maxLineBytes, bool allowNul)
     {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        using var fs = OpenRead(path);
         foreach (var x in ReadLines(fs, path, maxLineBytes, allowNul)) yield return x;
     }
 

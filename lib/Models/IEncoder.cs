@@ -77,7 +77,7 @@ public static class Pooling
     {
         var file = Path.Combine(modelDir, "1_Pooling", "config.json");
         if (!File.Exists(file)) return null;
-        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(file));
+        using var doc = System.Text.Json.JsonDocument.Parse(ViXml.Common.InputFile.ReadAllBytes(file, 64L << 20));
         var on = doc.RootElement.EnumerateObject()
             .Where(p => p.Name.StartsWith("pooling_mode_", StringComparison.Ordinal) && p.Value.ValueKind == System.Text.Json.JsonValueKind.True)
             .Select(p => p.Name).ToList();

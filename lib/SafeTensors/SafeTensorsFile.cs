@@ -54,6 +54,8 @@ public sealed class SafeTensorsFile : ISafeTensorsSource
     {
         if (!System.IO.File.Exists(path))
             throw new SafeTensorsException(path, null, "file not found");
+        // stat before open: opening a FIFO would block, a device would be read without end
+        if (ViXml.Common.InputFile.Problem(path) is string why) throw new SafeTensorsException(path, null, why);
         SafeFileHandle handle;
         try
         {

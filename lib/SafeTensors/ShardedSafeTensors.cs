@@ -42,7 +42,13 @@ public sealed class ShardedSafeTensors : ISafeTensorsSource
     {
         if (!System.IO.File.Exists(indexPath))
             throw new SafeTensorsException(indexPath, null, "index file not found");
-        var (weightMap, metadata) = ParseIndex(indexPath, System.IO.File.ReadAllBytes(indexPath));
+        byte[] indexBytes;
+        try { indexBytes = ViXml.Common.InputFile.ReadAllBytes(indexPath, 64L << 20); }
+        catch (Exception e) when (e is ViXml.Common.InputFileException or ViXml.Common.InputLimitException)
+        {
+            throw new SafeTensorsException(indexPath, null, e is ViXml.Common.InputFileException f ? f.Detail : e.Message, e);
+        }
+        var (weightMap, metadata) = ParseIndex(indexPath, indexBytes);
         string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(indexPath))!;
         var shards = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
         try
@@ -126,9 +132,8 @@ public sealed class ShardedSafeTensors : ISafeTensorsSource
                 throw new SafeTensorsException(path, p.Name, $"weight_map value must be a shard file name, found {p.Value.ValueKind}");
             string shard = p.Value.GetString()!;
             // Shards live beside the index: a path component could read files elsewhere on the machine.
-            if (shard.Length == 0 || shard.Contains('/') || shard.Contains('\\') || shard is "." or ".." ||
-                System.IO.Path.IsPathRooted(shard))
-                throw new SafeTensorsException(path, p.Name, $"shard name '{shard}' must be a plain file name in the index's folder");
+            if (ViXml.Common.FolderName.Problem(shard, subfolders: false) is string why)
+                throw new SafeTensorsException(path, p.Name, $"shard name '{ViXml.Common.FolderName.Printable(shard)}' {why}: it must be a plain file name in the index's folder");
             if (!weightMap.TryAdd(p.Name, shard))
                 throw new SafeTensorsException(path, p.Name, "duplicate key in weight_map");
         }

@@ -61,7 +61,7 @@ public static class TokenizerLoader
 
     private static JsonDocument ParseConfig(string path)
     {
-        try { return JsonDocument.Parse(File.ReadAllBytes(path)); }
+        try { return JsonDocument.Parse(ViXml.Common.InputFile.ReadAllBytes(path)); }
         catch (JsonException e)
         {
             throw new InvalidDataException($"{path}: invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);

@@ -70,7 +70,7 @@ public static class Checkpoint
     public static State Load(string dir, SiameseModel model, Optim.AdamW opt)
     {
         var statePath = Path.Combine(dir, "state.json");
-        var s = JsonSerializer.Deserialize<StateJson>(File.ReadAllText(statePath))
+        var s = JsonSerializer.Deserialize<StateJson>(ViXml.Common.InputFile.ReadAllBytes(statePath, 64L << 20))
                 ?? throw new InvalidDataException($"{statePath}: empty");
         var m = TensorFile.Load(Path.Combine(dir, "model.safetensors"));
         var o = TensorFile.Load(Path.Combine(dir, "optimizer.safetensors"));

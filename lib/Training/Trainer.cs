@@ -81,6 +81,7 @@ public sealed class Trainer
     public TrainResult Run(string runDir, bool resume = false, int? stopAfterEpochs = null)
     {
         var wall = Stopwatch.StartNew();
+        using var runLock = Runs.RunFolder.Lock(runDir);   // one run per folder for the whole run (a second is refused)
         if (C.Run.Threads > 0) set_num_threads(C.Run.Threads);
         if (!resume) Runs.RunFolder.CheckNew(runDir);
         else if (Checkpoint.Find(runDir, _log) is null)
@@ -423,7 +424,7 @@ public sealed class Trainer
 
     /// <summary>Evaluates a saved run's model: with every image, and (fusion runs) with at most n images per test item
     /// for n = 0..K (what `vixml eval --run` prints).</summary>
-    public static (XmcMetricsResult All, IReadOnlyDictionary<int, XmcMetricsResult> ByImages) EvaluateRunByImages(string runDir, TextWriter? log = null)
+    public static (XmcMetricsResult All, IReadOnlyDictionary<int, XmcMetricsResult> ByImages) EvaluateRunByImages(string runDir, TextWriter? log = null, Action<string>? onChangedBank = null)
     {
         var runJson = Path.Combine(runDir, "run.json");
         if (!File.Exists(runJson)) throw new FileNotFoundException($"{runJson} not found");
@@ -440,6 +441,7 @@ public sealed class Trainer
         var testTok = new TokenizedTexts(data.TestTexts, tok, c.Data.MaxLen);
         var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, c.Data.MaxLen);
         var images = t.LoadImages(c);
+        Runs.RunImageBank.Verify(runDir, node, images, c.Data.Dir, onChangedBank);   // the bank it was trained with
         var evaluator = new Evaluator(model, data, testTok, labelTok, images, c.Eval);
         using var labelSide = LabelSides.ForRun(c, model, runDir);
         var all = evaluator.Evaluate(labelSide, 0).Metrics;

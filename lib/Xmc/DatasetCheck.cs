@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using ViXml.Common;
 using ViXml.Xmc.Debian;
 
 namespace ViXml.Xmc;
@@ -47,7 +48,7 @@ public static class DatasetCheck
         {
             if (!File.Exists(P(f))) { rep.Errors.Add($"{P(f)}: missing"); return null; }
             try { return XcSparse.Read(P(f)); }
-            catch (XmcFormatException e) { rep.Errors.Add(e.Message); return null; }
+            catch (Exception e) when (e is XmcFormatException or InputFileException or InputLimitException) { rep.Errors.Add(e.Message); return null; }
         }
         var trn = ReadY("trn_X_Y.txt");
         var tst = ReadY("tst_X_Y.txt");
@@ -65,7 +66,7 @@ public static class DatasetCheck
             }
             string[] lines;
             try { lines = RawText.Read(P(f)); }
-            catch (XmcFormatException e) { rep.Errors.Add(e.Message); return; }
+            catch (Exception e) when (e is XmcFormatException or InputFileException or InputLimitException) { rep.Errors.Add(e.Message); return; }
             if (expected is int n && lines.Length != n)
                 rep.Errors.Add($"{P(f)}: {lines.Length} lines but there are {n} {what}");
             int empty = lines.Count(l => l.Length == 0);
@@ -98,7 +99,7 @@ public static class DatasetCheck
                     if (inTruth > 0) rep.Warnings.Add($"{P("filter_labels_test.txt")}: {inTruth} pairs are true test labels (filtering them lowers every metric)");
                 }
             }
-            catch (XmcFormatException e) { rep.Errors.Add(e.Message); }
+            catch (Exception e) when (e is XmcFormatException or InputFileException or InputLimitException) { rep.Errors.Add(e.Message); }
         }
 
         // Images: bank, maps, ids and the PNG folder.
@@ -106,7 +107,7 @@ public static class DatasetCheck
         if (File.Exists(P("img_embs.npy")))
         {
             try { bank = ImageBank.Read(P("img_embs.npy")); }
-            catch (XmcFormatException e) { rep.Errors.Add(e.Message); }
+            catch (Exception e) when (e is XmcFormatException or InputFileException or InputLimitException) { rep.Errors.Add(e.Message); }
         }
         var imageParts = new List<string>();
         foreach (var (map, rows) in new[] { ("trn_img_map.npy", trn?.Rows), ("tst_img_map.npy", tst?.Rows), ("lbl_img_map.npy", labels) })
@@ -120,7 +121,7 @@ public static class DatasetCheck
                 imageParts.Add(string.Create(CultureInfo.InvariantCulture,
                     $"{map[..3]} K={m.K}, {(per.Length == 0 ? 0 : per.Average()):F2} images per item, {per.Count(c => c == m.K)} with {m.K}, {per.Count(c => c == 0)} with none"));
             }
-            catch (XmcFormatException e) { rep.Errors.Add(e.Message); }
+            catch (Exception e) when (e is XmcFormatException or InputFileException or InputLimitException) { rep.Errors.Add(e.Message); }
         }
         if (bank is not null && imageParts.Count > 0)
             rep.Images = $"{bank.NumImages} images of dim {bank.Dim}; " + string.Join("; ", imageParts);
@@ -129,12 +130,18 @@ public static class DatasetCheck
             Lines("img.ids.txt", bank?.NumImages, "images (img_embs.npy rows)", required: false, unique: true);
             if (Directory.Exists(P("images")))
             {
-                int lineNo = 0;
-                foreach (var name in File.ReadLines(P("img.ids.txt")))
+                try
                 {
-                    lineNo++;
-                    if (!File.Exists(Path.Combine(P("images"), name))) { rep.Errors.Add($"{P("img.ids.txt")}:{lineNo}: image file images/{name} is missing"); break; }
+                    foreach (var (lineNo, name) in InputFile.ReadLines(P("img.ids.txt"), maxLineBytes: 1 << 16))
+                    {
+                        if (FolderName.Problem(name, subfolders: false) is string why)
+                        { rep.Errors.Add($"{P("img.ids.txt")}:{lineNo}: '{FolderName.Printable(name)}' is not a file name inside images/: it {why}"); break; }
+                        var img = Path.Combine(P("images"), name);
+                        if (!File.Exists(img)) { rep.Errors.Add($"{P("img.ids.txt")}:{lineNo}: image file images/{name} is missing"); break; }
+                        if (InputFile.Problem(img) is string bad) { rep.Errors.Add($"{P("img.ids.txt")}:{lineNo}: images/{name}: {bad}"); break; }
+                    }
                 }
+                catch (InputFileException e) { rep.Errors.Add(e.Message); }
             }
         }
 
@@ -143,7 +150,7 @@ public static class DatasetCheck
         {
             if (bankName == "img" && !File.Exists(P(ImageBanks.ManifestFile(bankName)))) continue;   // checked above
             try { ImageBanks.Load(dir, bankName); }
-            catch (XmcFormatException e) { rep.Errors.Add(e.Message); }
+            catch (Exception e) when (e is XmcFormatException or InputFileException or InputLimitException) { rep.Errors.Add(e.Message); }
         }
 
         CheckManifest(dir, rep, trn, tst);
@@ -167,11 +174,11 @@ public static class DatasetCheck
         JsonElement root;
         try
         {
-            var bytes = File.ReadAllBytes(path);
+            var bytes = InputFile.ReadAllBytes(path, DatasetManifest.MaxBytes);
             if (!System.Text.Unicode.Utf8.IsValid(bytes)) return;   // reported by DatasetManifest.Verify
             root = JsonDocument.Parse(bytes).RootElement.Clone();
         }
-        catch (JsonException) { return; }
+        catch (Exception e) when (e is JsonException or InputFileException or InputLimitException) { return; }   // reported by Verify
         if (root.ValueKind != JsonValueKind.Object) return;
         if (root.TryGetProperty("stats", out var stats) && stats.ValueKind == JsonValueKind.Object)
         {

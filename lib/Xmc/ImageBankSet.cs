@@ -61,11 +61,17 @@ public sealed class ImageBankManifest
         return ms.ToArray();
     }
 
-    /// <summary>Parses a manifest; errors name the file and the key.</summary>
+    /// <summary>Largest manifest read (bytes): a bank's manifest is a few hundred bytes.</summary>
+    public const long MaxBytes = 16 << 20;
+
+    /// <summary>Parses a manifest; errors name the file and the key. Every file name must stay inside the dataset folder
+    /// (<see cref="FolderName"/>): a manifest cannot make <see cref="ImageBanks.Load"/> open and hash a file elsewhere.</summary>
     public static ImageBankManifest Parse(string path)
     {
         JsonElement r;
-        try { r = JsonDocument.Parse(File.ReadAllBytes(path)).RootElement.Clone(); }
+        var bytes = InputFile.ReadAllBytes(path, MaxBytes);
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new XmcFormatException(path, 0, "not valid UTF-8 (not a bank manifest?)");
+        try { r = JsonDocument.Parse(bytes).RootElement.Clone(); }
         catch (JsonException e) { throw new XmcFormatException(path, 0, $"invalid JSON ({e.Message})"); }
         if (r.ValueKind != JsonValueKind.Object) throw new XmcFormatException(path, 0, "expected a JSON object");
         string Str(string key) => r.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()!
@@ -83,6 +89,8 @@ public sealed class ImageBankManifest
                 if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("file", out var f) || f.ValueKind != JsonValueKind.String
                     || !e.TryGetProperty("sha256", out var s) || s.ValueKind != JsonValueKind.String)
                     throw new XmcFormatException(path, 0, $"{key}[{i}] must be {{\"file\": ..., \"sha256\": ...}}");
+                if (FolderName.Problem(f.GetString()) is string why)
+                    throw new XmcFormatException(path, 0, $"{key}[{i}].file '{FolderName.Printable(f.GetString())}' {why}");
                 l.Add(new FileDigest(f.GetString()!, s.GetString()!));
                 i++;
             }
@@ -217,11 +225,7 @@ public static class ImageBanks
     /// <summary>sha256 of a file, or of a folder: sha256 over "name sha256\n" lines of its files sorted by name (ordinal).</summary>
     public static string Digest(string path)
     {
-        if (!Directory.Exists(path))
-        {
-            using var fs = File.OpenRead(path);
-            return Convert.ToHexStringLower(SHA256.HashData(fs));
-        }
+        if (!Directory.Exists(path)) return InputFile.Sha256(path);   // regular files only: never a device or pipe
         var sb = new StringBuilder();
         foreach (var f in Directory.GetFiles(path).Order(StringComparer.Ordinal))
             sb.Append(Path.GetFileName(f)).Append(' ').Append(Digest(f)).Append('\n');
@@ -232,8 +236,7 @@ public static class ImageBanks
     private static (int Rows, int Cols)? HeaderOf(string path)
     {
         if (!File.Exists(path)) return null;
-        string? line;
-        using (var r = new StreamReader(path)) line = r.ReadLine();
+        string? line = InputFile.ReadLines(path).Select(l => l.Text).FirstOrDefault();
         var parts = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts is not { Length: 2 } || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var rows)
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var cols))

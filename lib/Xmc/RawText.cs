@@ -13,12 +13,15 @@ public static class RawText
 {
     /// <summary>The lines of a raw text file. Invalid UTF-8, a NUL byte, a carriage return or an endless line is an
     /// error naming the file and line.</summary>
+    /// <summary>Longest line (UTF-8 bytes) <see cref="Read"/> accepts and <see cref="Write"/> writes.</summary>
+    public const int MaxLineBytes = 1 << 24;
+
     public static string[] Read(string path)
     {
         var lines = new List<string>();
         try
         {
-            foreach (var (no, line) in InputFile.ReadLines(path, maxLineBytes: 1 << 24))
+            foreach (var (no, line) in InputFile.ReadLines(path, maxLineBytes: MaxLineBytes))
             {
                 if (line.Contains('\r'))
                     throw new XmcFormatException(path, no, "carriage return inside a text line (files must use \\n endings)");
@@ -29,6 +32,8 @@ public static class RawText
         return lines.ToArray();
     }
 
+    /// <summary>Writes one item per line. Every line must be one <see cref="Read"/> accepts (no line break, no NUL, at most
+    /// <see cref="MaxLineBytes"/>): what is written can always be read back (<see cref="ForLine"/> makes any text so).</summary>
     public static void Write(string path, IEnumerable<string> items)
     {
         var sb = new StringBuilder();
@@ -37,20 +42,45 @@ public static class RawText
         {
             if (s.AsSpan().IndexOfAny('\n', '\r') >= 0)
                 throw new ArgumentException($"item {i} for {path} contains a line break; pass it through RawText.Clean first");
+            if (s.Contains('\0')) throw new ArgumentException($"item {i} for {path} contains a NUL character; pass it through RawText.ForLine first");
+            if (s.Length > MaxLineBytes / 3 && Encoding.UTF8.GetByteCount(s) > MaxLineBytes)
+                throw new ArgumentException($"item {i} for {path} is longer than {MaxLineBytes:N0} bytes; pass it through RawText.ForLine first");
             sb.Append(s).Append('\n');
             i++;
         }
         Atomic.WriteAllText(path, sb.ToString());
     }
 
-    /// <summary>Collapses every run of whitespace (including newlines and tabs) into one space and trims.</summary>
+    /// <summary>
+    /// <paramref name="s"/> as a line <see cref="Read"/> accepts: whitespace and control characters (line breaks, NUL)
+    /// collapsed as by <see cref="Clean"/> when present, and cut at a character boundary to <see cref="MaxLineBytes"/>.
+    /// <paramref name="changed"/> tells whether anything was altered.
+    /// </summary>
+    public static string ForLine(string s, out bool changed)
+    {
+        changed = false;
+        var t = s;
+        if (t.Any(c => char.IsControl(c))) { t = Clean(t); changed = true; }
+        if (t.Length > MaxLineBytes / 3 && Encoding.UTF8.GetByteCount(t) > MaxLineBytes)
+        {
+            int chars = MaxLineBytes / 4;   // a UTF-16 unit is at most 3 UTF-8 bytes (4 for a surrogate pair = 2 units)
+            while (chars < t.Length && Encoding.UTF8.GetByteCount(t.AsSpan(0, Math.Min(t.Length, chars + (1 << 16)))) <= MaxLineBytes) chars += 1 << 16;
+            while (Encoding.UTF8.GetByteCount(t.AsSpan(0, chars)) > MaxLineBytes) chars -= 1 << 10;
+            if (chars > 0 && char.IsHighSurrogate(t[chars - 1])) chars--;
+            t = t[..chars].TrimEnd();
+            changed = true;
+        }
+        return t;
+    }
+
+    /// <summary>Collapses every run of whitespace and control characters (newlines, tabs, NUL) into one space and trims.</summary>
     public static string Clean(string s)
     {
         var sb = new StringBuilder(s.Length);
         bool space = false;
         foreach (var ch in s)
         {
-            if (char.IsWhiteSpace(ch)) { space = sb.Length > 0; continue; }
+            if (char.IsWhiteSpace(ch) || char.IsControl(ch)) { space = sb.Length > 0; continue; }
             if (space) { sb.Append(' '); space = false; }
             sb.Append(ch);
         }
@@ -70,7 +100,7 @@ public static class XcJsonLines
     /// <summary>Reads a .json.gz (or plain .json) JSON-lines file; each error names the file and line.</summary>
     public static List<XcJsonRecord> Read(string path)
     {
-        using var fs = File.OpenRead(path);
+        using var fs = InputFile.OpenRead(path);
         using Stream s = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(fs, CompressionMode.Decompress) : fs;
         using var reader = new StreamReader(s, new UTF8Encoding(false));
         var list = new List<XcJsonRecord>();

@@ -84,6 +84,8 @@ public static class XmcMetrics
         int maxThreads = 0)
     {
         if (k < 1) throw new ArgumentException("k must be at least 1");
+        if (truth.Rows == 0)   // every metric is a mean over rows: 0/0
+            throw new InvalidDataException("the ground truth has no rows (no test points): the metrics are means over rows and undefined for none");
         if (predictions.Rows != truth.Rows)
             throw new ArgumentException($"predictions have {predictions.Rows} rows but the ground truth has {truth.Rows}");
         if (invPropensity is not null && invPropensity.Length != truth.Cols)

@@ -37,7 +37,7 @@ public class CliErrorTests : IDisposable
         OneLineError(CliRunner.Run("metrics", "--truth", W("wide.txt", "1 2147483647\n1:1\n"), "--scores", y), "wide.txt:1:");
         OneLineError(CliRunner.Run("metrics", "--truth", Path.Combine(_dir, "none", "y.txt"), "--scores", y), "does not exist");
         OneLineError(CliRunner.Run("metrics", "--truth", _dir, "--scores", y), "is a folder");
-        OneLineError(CliRunner.Run("metrics", "--truth", "/dev/zero", "--scores", y), "/dev/zero:1:");
+        OneLineError(CliRunner.Run("metrics", "--truth", "/dev/zero", "--scores", y), "/dev/zero: is a device");
         OneLineError(CliRunner.Run("metrics", "--truth", y, "--scores", y, "--train", y, "--a", "NaN", "--b", "-5"), "--a/--b");
         OneLineError(CliRunner.Run("data", "stats", Path.Combine(_dir, "none")), "no such dataset folder");
         OneLineError(CliRunner.Run("eval", "--run", _dir), "run.json not found");

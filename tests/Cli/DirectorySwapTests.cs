@@ -46,9 +46,14 @@ public class DirectorySwapTests : IDisposable
         var ds = Path.Combine(_dir, "apps");
         DebianDatasets.BuildTo("debian-apps-mm", "full", apt, ds);
         int icons = Directory.GetFiles(Path.Combine(ds, "images")).Length;
+        File.WriteAllText(Path.Combine(ds, "mine.txt"), "a file the user added");
+        // an output of an older build that this build no longer writes: listed in the old manifest, so the build's own
+        var manifest = Path.Combine(ds, "manifest.json");
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"outputs\": [", "\"outputs\": [{\"file\": \"stale.txt\", \"bytes\": 1, \"sha256\": \"\"}, "));
         File.WriteAllText(Path.Combine(ds, "stale.txt"), "from an older build");
         DebianDatasets.BuildTo("debian-apps-mm", "full", apt, ds);
         Assert.False(File.Exists(Path.Combine(ds, "stale.txt")));
+        Assert.Equal("a file the user added", File.ReadAllText(Path.Combine(ds, "mine.txt")));   // kept (issue 20)
         Assert.Equal(icons, Directory.GetFiles(Path.Combine(ds, "images")).Length);
         Assert.Empty(ViXml.Xmc.DatasetManifest.Verify(ds, checksums: true));
         Assert.Equal(["apps"], Directory.GetDirectories(_dir).Select(Path.GetFileName));

@@ -89,6 +89,20 @@ internal static class FuzzFormats
         }
     }
 
+    /// <summary>A valid manifest for the fixture dataset's own bank "img" (its checksums hold), as images embed writes one.</summary>
+    private static byte[] BankManifest()
+    {
+        var ds = Dataset();
+        var bank = ImageBank.Read(Path.Combine(ds, ImageBanks.EmbsFile("img")));
+        return new ImageBankManifest
+        {
+            Name = "img", Model = "pixel-features/1", Preprocessing = "8x8 mean colours + 4x4x4 histogram", NumImages = bank.NumImages, Dim = bank.Dim,
+            Inputs = [new FileDigest("images", ImageBanks.Digest(Path.Combine(ds, "images"))),
+                      new FileDigest(ImageBanks.ImageIdsFile, ImageBanks.Digest(Path.Combine(ds, ImageBanks.ImageIdsFile)))],
+            Outputs = [new FileDigest(ImageBanks.EmbsFile("img"), ImageBanks.Digest(Path.Combine(ds, ImageBanks.EmbsFile("img"))))],
+        }.ToJson();
+    }
+
     private static void CopyDir(string from, string to, string? except = null)
     {
         Directory.CreateDirectory(to);
@@ -197,6 +211,16 @@ internal static class FuzzFormats
             })
         {
             Prepare = dir => CopyDir(Dataset(), dir, except: "manifest.json"),
+        },
+        new("image-bank-manifest", ImageBanks.ManifestFile("img"), () => [BankManifest()],
+            (_, dir) => ImageBanks.Load(dir, "img"))
+        {
+            // links, not copies: the reader only reads them, and 750 copies of the folder cost ~40 s
+            Prepare = dir =>
+            {
+                foreach (var e in Directory.EnumerateFileSystemEntries(Dataset()))
+                    if (Path.GetFileName(e) != ImageBanks.ManifestFile("img")) File.CreateSymbolicLink(Path.Combine(dir, Path.GetFileName(e)), e);
+            },
         },
         new("run-json", "run.json", () => [T(RunJson)], (_, dir) => RunFolder.ReadRunJson(dir)),
         new("checkpoint-state", "checkpoint/state.json", () => [T(StateJson)],

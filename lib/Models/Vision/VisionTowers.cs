@@ -45,7 +45,7 @@ public static class VisionTowers
         string? type;
         try
         {
-            using var doc = JsonDocument.Parse(System.IO.File.ReadAllBytes(cfgPath));
+            using var doc = JsonDocument.Parse(ViXml.Common.InputFile.ReadAllBytes(cfgPath, 64L << 20));
             type = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String
                 ? t.GetString() : null;
         }
@@ -161,7 +161,7 @@ internal sealed class JsonReader(string file, JsonElement element, string prefix
 
     public static JsonReader Open(string path)
     {
-        try { return new JsonReader(path, JsonDocument.Parse(System.IO.File.ReadAllBytes(path)).RootElement.Clone()); }
+        try { return new JsonReader(path, JsonDocument.Parse(ViXml.Common.InputFile.ReadAllBytes(path, 64L << 20)).RootElement.Clone()); }
         catch (JsonException e) { throw new VisionModelException(path, $"invalid JSON ({e.Message})"); }
     }
 

@@ -57,7 +57,7 @@ public static class PromptTemplates
     public static IReadOnlyDictionary<string, PromptTemplate> Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"prompt template file not found: {path}", path);
-        return Parse(File.ReadAllText(path), path);
+        return Parse(System.Text.Encoding.UTF8.GetString(ViXml.Common.InputFile.ReadAllBytes(path, 64L << 20)), path);
     }
 
     public static IReadOnlyDictionary<string, PromptTemplate> Parse(string yaml, string source)

@@ -21,8 +21,19 @@ public sealed class Bm25
     private readonly float[] _idf;
     private readonly float[] _docNorm;   // k1·(1 − b + b·|d|/avgdl) per document
 
+    /// <summary>Largest k1 accepted: beyond a few, term frequency saturates nowhere and the scores only lose precision
+    /// (float accumulators); usual values are 0.5-3.</summary>
+    public const double MaxK1 = 100;
+
+    /// <summary>Why (k1, b) are not BM25 parameters, or null: k1 finite in [0, <see cref="MaxK1"/>], b in [0, 1].</summary>
+    public static string? ParameterProblem(double k1, double b) =>
+        !double.IsFinite(k1) || k1 < 0 || k1 > MaxK1 ? $"k1 must be a number in [0, {MaxK1}] (usually 1.2), got {k1}"
+        : !double.IsFinite(b) || b < 0 || b > 1 ? $"b must be a number in [0, 1] (usually 0.75), got {b}"
+        : null;
+
     public Bm25(IReadOnlyList<string> documents, double k1 = 1.2, double b = 0.75)
     {
+        if (ParameterProblem(k1, b) is string why) throw new ArgumentException(why);
         K1 = k1; B = b; NumDocs = documents.Count;
         var postings = new List<List<(int Doc, int Tf)>>();
         var lengths = new int[documents.Count];

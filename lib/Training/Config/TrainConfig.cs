@@ -391,7 +391,8 @@ public static class TrainConfigValidation
             Check(c.Images.Bank.Length > 0 && c.Images.Bank.IndexOfAny(['/', '\\']) < 0, "images.bank", $"'{c.Images.Bank}' is not a bank name");
             Check(c.Model.Encoder == EncoderKind.Bert || c.Images.Fusion == FusionKind.Late || c.Model.Decoder.Template.Length > 0,
                 "images.fusion", "early fusion with a qwen2 decoder needs model.decoder.template with image slots (t1-e-eeos, image-first, image-first-no-prefix)");
-            Check(c.Images.MlpHidden >= 0, "images.mlp_hidden", "must be non-negative (0 = hidden size)");
+            Check(c.Images.MlpHidden >= 0 && c.Images.MlpHidden <= MaxHidden, "images.mlp_hidden",
+                $"{c.Images.MlpHidden} must be in [0, {MaxHidden}] (0 = hidden size; the adapter holds bank dim x mlp_hidden weights)");
             Check(c.Images.ModalityDropout is >= 0 and < 1, "images.modality_dropout", "must be in [0, 1)");
             Check(c.Images.EvalImages.All(n => n >= 0), "images.eval_images", "counts must be non-negative");
         }

@@ -26,6 +26,65 @@ public static class RunFolder
         }
     }
 
+    /// <summary>
+    /// Takes the run folder's exclusive lock for the lifetime of the returned handle: <c>.NAME.lock</c> beside the folder
+    /// (so an empty new folder stays empty), opened with <see cref="FileShare.None"/> (an flock(2) on Linux, which the
+    /// kernel drops when the process dies: a lock left by a killed run is taken over); the holder's pid is in
+    /// <c>.NAME.lock.pid</c>.
+    /// A second run on the same folder is refused naming that pid. Re-entrant on one thread (the CLI locks before
+    /// <c>--overwrite</c> removes the old run, then <c>Trainer.Run</c> locks again).
+    /// </summary>
+    public static IDisposable Lock(string runDir)
+    {
+        CheckPath(runDir);
+        var full = Path.GetFullPath(runDir).TrimEnd('/');
+        _held ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        if (_held.TryGetValue(full, out int depth)) { _held[full] = depth + 1; return new Handle(full, null); }
+        var parent = Path.GetDirectoryName(full) ?? "/";
+        Directory.CreateDirectory(parent);
+        var path = LockPath(full);
+        FileStream fs;
+        try { fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException) when (File.Exists(path))
+        {
+            throw new InvalidOperationException($"{runDir} is in use by another run (process {Holder(full)} holds {path}); " +
+                                                "wait for it to finish or choose another --out");
+        }
+        File.WriteAllText(path + ".pid", $"{Environment.ProcessId}\n");   // readable while the lock file is held
+        _held[full] = 1;
+        return new Handle(full, fs);
+    }
+
+    /// <summary>The lock file of a run folder: <c>.NAME.lock</c> in its parent folder.</summary>
+    public static string LockPath(string runDir)
+    {
+        var full = Path.GetFullPath(runDir).TrimEnd('/');
+        return Path.Combine(Path.GetDirectoryName(full) ?? "/", $".{Path.GetFileName(full)}.lock");
+    }
+
+    private static string Holder(string full)
+    {
+        try { return File.ReadAllText(LockPath(full) + ".pid").Trim() is { Length: > 0 } pid ? pid : "unknown"; }
+        catch (IOException) { return "unknown"; }
+    }
+
+    [ThreadStatic] private static Dictionary<string, int>? _held;
+
+    private sealed class Handle(string full, FileStream? fs) : IDisposable
+    {
+        private bool _done;
+
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            if (fs is null) { _held![full]--; return; }
+            _held!.Remove(full);
+            try { File.Delete(LockPath(full) + ".pid"); } catch (IOException) { /* rewritten by the next holder */ }
+            fs.Dispose();   // the lock file itself stays (empty): deleting it could let two runs lock two different files
+        }
+    }
+
     /// <summary>The folder path itself is usable: not a file, and no file where a parent folder should be.</summary>
     public static void CheckPath(string runDir)
     {
@@ -52,7 +111,7 @@ public static class RunFolder
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} not found (is {runDir} a run folder?)", path);
         try
         {
-            var text = File.ReadAllText(path, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true));
+            var text = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(ViXml.Common.InputFile.ReadAllBytes(path, 64L << 20));
             var o = JsonNode.Parse(text) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object");
             _ = o.Count; // builds the dictionary now: a duplicate key fails here, naming the file, not later
             return o;
@@ -96,7 +155,7 @@ public static class RunFolder
         if (!File.Exists(state)) return "state.json is missing";
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(state));
+            using var doc = JsonDocument.Parse(ViXml.Common.InputFile.ReadAllBytes(state, 64L << 20));
             var r = doc.RootElement;
             if (r.ValueKind != JsonValueKind.Object) return "state.json is not a JSON object";
             foreach (var key in new[] { "EpochsDone", "Step", "Sampler", "PositiveRng" })
@@ -105,6 +164,8 @@ public static class RunFolder
                 return "state.json: EpochsDone is not a non-negative integer";
         }
         catch (JsonException e) { return $"state.json is not valid JSON ({e.Message})"; }
+        catch (ViXml.Common.InputFileException e) { return $"state.json {e.Detail}"; }
+        catch (ViXml.Common.InputLimitException e) { return e.Message; }
         catch (FormatException) { return "state.json: EpochsDone is not an integer"; }
         catch (InvalidOperationException e) { return $"state.json is malformed ({e.Message})"; }
         foreach (var f in new[] { "model.safetensors", "optimizer.safetensors" })

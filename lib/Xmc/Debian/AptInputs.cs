@@ -117,7 +117,7 @@ public sealed class AptInputs
         if (path.EndsWith(".gz", StringComparison.Ordinal) || path.EndsWith(".lz4", StringComparison.Ordinal)
             || path.EndsWith(".xz", StringComparison.Ordinal) || path.EndsWith(".zst", StringComparison.Ordinal)
             || path.EndsWith(".bz2", StringComparison.Ordinal)) return;
-        using var fs = File.OpenRead(path);
+        using var fs = ViXml.Common.InputFile.OpenRead(path);
         if (fs.Length == 0) throw new XmcFormatException(path, 0, "empty apt list (interrupted download?); run apt-get update again");
         fs.Seek(-1, SeekOrigin.End);
         if (fs.ReadByte() != '\n')
@@ -127,7 +127,7 @@ public sealed class AptInputs
     public static Stream OpenBinary(string path)
     {
         if (path.EndsWith(".gz", StringComparison.Ordinal))
-            return new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+            return new GZipStream(ViXml.Common.InputFile.OpenRead(path), CompressionMode.Decompress);
         if (path.EndsWith(".lz4", StringComparison.Ordinal) || path.EndsWith(".xz", StringComparison.Ordinal)
             || path.EndsWith(".zst", StringComparison.Ordinal) || path.EndsWith(".bz2", StringComparison.Ordinal))
         {
@@ -135,23 +135,19 @@ public sealed class AptInputs
             var bytes = RunCaptureBytes("/usr/lib/apt/apt-helper", ["cat-file", path]);
             return new MemoryStream(bytes, writable: false);
         }
-        return File.OpenRead(path);
+        return ViXml.Common.InputFile.OpenRead(path);
     }
 
     /// <summary>The Date field of the Release file, or "unknown".</summary>
     public string ReleaseDate()
     {
         if (Release is null) return "unknown";
-        foreach (var line in File.ReadLines(Release))
+        foreach (var (_, line) in ViXml.Common.InputFile.ReadLines(Release))
             if (line.StartsWith("Date:", StringComparison.Ordinal)) return line[5..].Trim();
         return "unknown";
     }
 
-    public static string Sha256File(string path)
-    {
-        using var fs = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(fs));
-    }
+    public static string Sha256File(string path) => ViXml.Common.InputFile.Sha256(path);
 
     private static string RunCapture(string exe, string[] args) => Encoding.UTF8.GetString(RunCaptureBytes(exe, args));
 

@@ -39,6 +39,10 @@ public sealed class BuiltDataset
 
     /// <summary>Free-text notes copied into the manifest (how labels, texts and images were made).</summary>
     public List<string> Notes { get; init; } = new();
+
+    /// <summary>After a build into an existing folder: entries of the old folder the build did not own, kept as they
+    /// were (<see cref="DatasetWriter.WriteInPlaceOf"/>).</summary>
+    public IReadOnlyList<string> Kept { get; set; } = [];
 }
 
 /// <summary>Writes a <see cref="BuiltDataset"/> as trn/tst/lbl files plus manifest.json, deterministically.</summary>
@@ -67,7 +71,10 @@ public static class DatasetWriter
     {
         Directory.CreateDirectory(outDir);
         var written = new List<string>();
-        void Raw(string file, IEnumerable<string> lines) { RawText.Write(Path.Combine(outDir, file), lines); written.Add(file); }
+        long sanitised = 0;
+        // Texts come from package metadata: a NUL or a 17 MB description must not make a folder `data check` refuses.
+        IEnumerable<string> Fit(IEnumerable<string> lines) => lines.Select(l => { var t = RawText.ForLine(l, out bool ch); if (ch) sanitised++; return t; });
+        void Raw(string file, IEnumerable<string> lines) { RawText.Write(Path.Combine(outDir, file), Fit(lines)); written.Add(file); }
         Raw("trn.raw.txt", d.TrainTexts);
         Raw("tst.raw.txt", d.TestTexts);
         Raw("lbl.raw.txt", d.LabelTexts);
@@ -79,6 +86,7 @@ public static class DatasetWriter
         XcSparse.Write(Path.Combine(outDir, "tst_X_Y.txt"), d.TestY); written.Add("tst_X_Y.txt");
         if (d.Filter is not null) { d.Filter.Write(Path.Combine(outDir, "filter_labels_test.txt")); written.Add("filter_labels_test.txt"); }
         if (d.WriteExtras is not null) written.AddRange(d.WriteExtras(outDir));
+        if (sanitised > 0) d.BuildCounts["texts_sanitised"] = sanitised;   // control characters collapsed or cut at RawText.MaxLineBytes
 
         var stats = DatasetStats.Compute(d.TrainY, d.TestY);
         using var ms = new MemoryStream();
@@ -123,6 +131,35 @@ public static class DatasetWriter
             w.WriteEndObject();
         }
         Atomic.WriteAllBytes(Path.Combine(outDir, "manifest.json"), ms.ToArray());
+    }
+
+    /// <summary>
+    /// Writes a dataset folder with <paramref name="write"/> into a sibling folder and swaps it in place of
+    /// <paramref name="outDir"/> (<see cref="DirectorySwap"/>): never a half-written folder. Entries of the old folder that
+    /// its manifest does not list as the builder's outputs (image banks from <c>images embed</c>, files a user added) are
+    /// kept; banks among them are then stale, which <c>data check</c> reports. A folder with files but no manifest.json is
+    /// not a built dataset and is never replaced. Returns the kept entries.
+    /// </summary>
+    public static List<string> WriteInPlaceOf(string outDir, Action<string> write)
+    {
+        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any()
+            && !File.Exists(Path.Combine(outDir, DatasetManifest.FileName)))
+            throw new OutputPathException(
+                $"{outDir} holds files but no manifest.json, so it is not a built dataset; refusing to replace it (choose another --out)");
+        var owned = DatasetManifest.ListedOutputs(outDir);
+        var tmp = DirectorySwap.Begin(outDir);
+        try
+        {
+            write(tmp);
+            var kept = DirectorySwap.CarryOver(outDir, tmp, name => owned.Contains(name) || name == DatasetManifest.FileName);
+            DirectorySwap.Commit(tmp, outDir);
+            return kept;
+        }
+        catch
+        {
+            try { Directory.Delete(tmp, true); } catch { /* best effort; cleaned on the next build */ }
+            throw;
+        }
     }
 
     /// <summary>

@@ -28,17 +28,7 @@ public static class DebianDatasets
             throw new ViXml.Common.OutputPathException(
                 $"{outDir} holds files but no manifest.json, so it is not a built dataset; refusing to replace it (choose another --out)");
         var d = Build(name, size, inputs);
-        var tmp = ViXml.Common.DirectorySwap.Begin(outDir);
-        try
-        {
-            DatasetWriter.Write(d, tmp, inputs);
-            ViXml.Common.DirectorySwap.Commit(tmp, outDir);
-        }
-        catch
-        {
-            try { Directory.Delete(tmp, true); } catch { /* best effort; cleaned on the next build */ }
-            throw;
-        }
+        d.Kept = DatasetWriter.WriteInPlaceOf(outDir, tmp => DatasetWriter.Write(d, tmp, inputs));
         return d;
     }
 }

@@ -428,7 +428,7 @@ public static partial class EmojiBuilder
     public static BuiltDataset BuildTo(string size, NpmInputs inputs, string outDir)
     {
         var d = Build(inputs, size);
-        DatasetWriter.Write(d, outDir, Source(inputs));
+        d.Kept = DatasetWriter.WriteInPlaceOf(outDir, tmp => DatasetWriter.Write(d, tmp, Source(inputs)));
         return d;
     }
 }

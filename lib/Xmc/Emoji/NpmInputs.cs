@@ -40,7 +40,7 @@ public sealed class NpmInputs
     /// <summary>The sha512 integrity string npm uses ("sha512-" + base64 of the digest).</summary>
     public static string Integrity(string file)
     {
-        using var fs = File.OpenRead(file);
+        using var fs = ViXml.Common.InputFile.OpenRead(file);
         return "sha512-" + Convert.ToBase64String(SHA512.HashData(fs));
     }
 
@@ -130,7 +130,7 @@ public sealed class NpmInputs
         var found = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         try
         {
-            using var fs = File.OpenRead(tgz);
+            using var fs = ViXml.Common.InputFile.OpenRead(tgz);
             using var gz = new GZipStream(fs, CompressionMode.Decompress);
             using var tar = new TarReader(gz);
             TarEntry? e;

@@ -32,6 +32,9 @@ public static class ImageBankBuilder
 {
     public const string ProgressFormat = "vixml-image-bank-progress/1";
 
+    /// <summary>Largest --batch: a batch of 224x224 inputs takes 0.6 MB per image before the tower's activations.</summary>
+    public const int MaxBatch = 4096;
+
     public static string PartialDir(string dataDir, string name) => Path.Combine(dataDir, $".{name}_embs.partial");
 
     /// <summary>Default bank name for a model folder: its name up to the first '-' ("resnet18-imagenet" → "resnet18").</summary>
@@ -64,12 +67,16 @@ public static class ImageBankBuilder
     public static ImageBankBuildResult Build(string dataDir, string modelDir, IImageEncoder tower, string name, int batch,
         Action<int, int>? progress = null, Action<string>? log = null, int? stopAfter = null, bool force = false)
     {
-        if (batch <= 0) throw new ArgumentException($"--batch must be positive, got {batch}");
+        if (batch <= 0 || batch > MaxBatch) throw new ArgumentException($"--batch must be in [1, {MaxBatch}], got {batch}");
         if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(['/', '\\', '.']) >= 0 || name.StartsWith('-'))
             throw new ArgumentException($"bad bank name '{name}' (no '/', '\\' or '.')");
         var sw = Stopwatch.StartNew();
         string P(string f) => Path.Combine(dataDir, f);
         if (!Directory.Exists(dataDir)) throw new XmcFormatException(dataDir, 0, "dataset folder not found");
+        var owned = DatasetManifest.ListedOutputs(dataDir);
+        if (owned.Contains(ImageBanks.EmbsFile(name)) || owned.Contains(ImageBanks.ManifestFile(name)))
+            throw new ArgumentException($"bank name '{name}': {ImageBanks.EmbsFile(name)} is the dataset's own file (listed in " +
+                                        $"{Path.Combine(dataDir, DatasetManifest.FileName)}); choose another --name");
         var idsPath = P(ImageBanks.ImageIdsFile);
         if (!File.Exists(idsPath)) throw new XmcFormatException(idsPath, 0, "missing: the dataset has no image list (img.ids.txt, one image file name per bank row)");
         var imgDir = P("images");
@@ -79,10 +86,11 @@ public static class ImageBankBuilder
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < ids.Length; i++)
         {
-            if (ids[i].Length == 0 || ids[i].IndexOfAny(['/', '\\']) >= 0 || ids[i] is "." or "..")
-                throw new XmcFormatException(idsPath, i + 1, $"'{ids[i]}' is not a file name inside images/");
+            if (FolderName.Problem(ids[i], subfolders: false) is string why)
+                throw new XmcFormatException(idsPath, i + 1, $"'{FolderName.Printable(ids[i])}' is not a file name inside images/: it {why}");
             if (!seen.Add(ids[i])) throw new XmcFormatException(idsPath, i + 1, $"'{ids[i]}' is listed twice");
             if (!File.Exists(Path.Combine(imgDir, ids[i]))) throw new XmcFormatException(idsPath, i + 1, $"image file images/{ids[i]} is missing");
+            if (InputFile.Problem(Path.Combine(imgDir, ids[i])) is string bad) throw new XmcFormatException(idsPath, i + 1, $"images/{ids[i]}: {bad}");
         }
         // The maps index bank rows: they must fit this image list (checked before any work).
         foreach (var split in ImageBanks.Splits)
@@ -122,7 +130,6 @@ public static class ImageBankBuilder
         }
         Directory.CreateDirectory(partial);
         int resumedFrom = done, computed = 0;
-        var outBytes = new byte[(long)batch * d * sizeof(float)];
         using (var rows = new FileStream(rowsPath, done == 0 ? FileMode.Create : FileMode.Append, FileAccess.Write))
         {
             if (done == 0) WriteProgress(progPath, model, inputsDigest, n, d, batch, 0);
@@ -135,7 +142,7 @@ public static class ImageBankBuilder
                 {
                     var file = Path.Combine(imgDir, ids[done + i]);
                     RgbaImage img;
-                    try { img = Png.Decode(File.ReadAllBytes(file), file); }
+                    try { img = Png.Read(file); }
                     catch (InvalidDataException e) { throw new XmcFormatException(file, 0, $"cannot decode (row {done + i + 1} of {ImageBanks.ImageIdsFile}): {e.Message}"); }
                     catch (Exception e) when (e is OverflowException or ArgumentException or IndexOutOfRangeException)
                     { throw new XmcFormatException(file, 0, $"cannot decode (row {done + i + 1} of {ImageBanks.ImageIdsFile}): {e.Message}"); }
@@ -198,7 +205,7 @@ public static class ImageBankBuilder
     {
         try
         {
-            var r = JsonDocument.Parse(File.ReadAllBytes(path)).RootElement;
+            var r = JsonDocument.Parse(InputFile.ReadAllBytes(path, 1 << 20)).RootElement;
             if (r.GetProperty("format").GetString() != ProgressFormat) throw new XmcFormatException(path, 0, $"not a {ProgressFormat} record");
             var rec = new ProgressRecord(r.GetProperty("model").GetString()!, r.GetProperty("inputs").GetString()!, r.GetProperty("num_images").GetInt32(),
                 r.GetProperty("dim").GetInt32(), r.GetProperty("batch").GetInt32(), r.GetProperty("done").GetInt32());

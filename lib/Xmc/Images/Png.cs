@@ -14,6 +14,16 @@ public static class Png
 {
     private static readonly byte[] Signature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 
+    /// <summary>Largest image accepted, in pixels (4096 x 4096; any aspect): the decoder and the model input need about
+    /// 20 bytes per pixel, so a small file declaring a huge size is refused before anything is allocated.</summary>
+    public const long MaxPixels = 4096L * 4096;
+
+    /// <summary>Largest PNG file read (bytes).</summary>
+    public const long MaxFileBytes = 256L << 20;
+
+    /// <summary>Reads and decodes a PNG file (a regular file of at most <see cref="MaxFileBytes"/>).</summary>
+    public static RgbaImage Read(string path) => Decode(ViXml.Common.InputFile.ReadAllBytes(path, MaxFileBytes), path);
+
     public static RgbaImage Decode(byte[] png, string name)
     {
         if (png.Length < 8 || !png.AsSpan(0, 8).SequenceEqual(Signature)) throw new InvalidDataException($"{name}: not a PNG file");
@@ -26,19 +36,29 @@ public static class Png
         while (!end)
         {
             if (pos + 8 > png.Length) throw new InvalidDataException($"{name}: truncated PNG (no IEND)");
-            int len = checked((int)BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(pos)));
+            uint rawLen = BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(pos));
             var type = System.Text.Encoding.ASCII.GetString(png, pos + 4, 4);
-            if (pos + 12 + (long)len > png.Length) throw new InvalidDataException($"{name}: truncated {type} chunk");
+            if (pos + 12 + (long)rawLen > png.Length)
+                throw new InvalidDataException($"{name}: {type} chunk declares {rawLen:N0} bytes but the file ends before (truncated or corrupt)");
+            int len = (int)rawLen;
             var data = png.AsSpan(pos + 8, len);
             uint crc = BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(pos + 8 + len));
             if (Crc32(png.AsSpan(pos + 4, len + 4)) != crc) throw new InvalidDataException($"{name}: CRC mismatch in {type} chunk");
             switch (type)
             {
                 case "IHDR":
-                    width = checked((int)BinaryPrimitives.ReadUInt32BigEndian(data));
-                    height = checked((int)BinaryPrimitives.ReadUInt32BigEndian(data[4..]));
+                {
+                    if (len < 13) throw new InvalidDataException($"{name}: IHDR chunk has {len} bytes, expected 13");
+                    uint w = BinaryPrimitives.ReadUInt32BigEndian(data), h = BinaryPrimitives.ReadUInt32BigEndian(data[4..]);
+                    if (w == 0 || h == 0 || w > int.MaxValue || h > int.MaxValue)
+                        throw new InvalidDataException($"{name}: bad image size {w}x{h} in IHDR");
+                    if ((ulong)w * h > MaxPixels)
+                        throw new InvalidDataException($"{name}: declares {w}x{h} pixels, more than the {MaxPixels:N0} ({Math.Sqrt(MaxPixels):F0}x{Math.Sqrt(MaxPixels):F0}) accepted for image inputs");
+                    width = (int)w;
+                    height = (int)h;
                     bitDepth = data[8]; colorType = data[9]; interlace = data[12];
                     break;
+                }
                 case "PLTE": palette = data.ToArray(); break;
                 case "tRNS": trns = data.ToArray(); break;
                 case "IDAT": idat.Write(data); break;
@@ -46,14 +66,14 @@ public static class Png
             }
             pos += 12 + len;
         }
-        if (width <= 0 || height <= 0 || width > 16384 || height > 16384) throw new InvalidDataException($"{name}: bad size {width}x{height}");
+        if (width <= 0 || height <= 0) throw new InvalidDataException($"{name}: no IHDR chunk (no image size)");
         if (interlace != 0) throw new InvalidDataException($"{name}: interlaced PNGs are not supported");
         int channels = colorType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, 6 => 4, _ => throw new InvalidDataException($"{name}: bad colour type {colorType}") };
         if (bitDepth is not (1 or 2 or 4 or 8 or 16)) throw new InvalidDataException($"{name}: bad bit depth {bitDepth}");
         if (colorType == 3 && palette is null) throw new InvalidDataException($"{name}: palette image without PLTE");
 
         int bitsPerPixel = channels * bitDepth;
-        int stride = (width * bitsPerPixel + 7) / 8;
+        int stride = checked((int)(((long)width * bitsPerPixel + 7) / 8));
         int bpp = Math.Max(1, bitsPerPixel / 8);   // filter byte distance
         var raw = new byte[(stride + 1) * height];
         idat.Position = 0;

@@ -29,6 +29,7 @@ public sealed class BaselineCommand : ICliCommand
         bm25.SetAction(pr => UserErrors.Guard(() =>
         {
             if (pr.GetValue(k) < 1 || pr.GetValue(topK) < pr.GetValue(k)) throw new CliException("need 1 <= --k <= --top-k");
+            if (Bm25.ParameterProblem(pr.GetValue(k1), pr.GetValue(bb)) is string bad) throw new CliException($"--k1/--bm25-b: {bad}");
             XmcDataset ds;
             try { ds = XmcDataset.Load(pr.GetValue(data)!); }
             catch (Exception e) when (e is IOException or InvalidDataException or XmcFormatException or ArgumentException)

@@ -60,6 +60,7 @@ public sealed class DataCommand : ICliCommand
             catch (XmcFormatException e) { throw new CliException(e.Message); }
             var st = DatasetStats.Compute(d.TrainY, d.TestY);
             Console.Out.WriteLine($"{n} ({s}) -> {dir} in {sw.Elapsed.TotalSeconds:F1} s");
+            ReportKept(dir, d.Kept);
             Console.Out.Write(st.ToText());
             return 0;
         }));
@@ -106,6 +107,22 @@ public sealed class DataCommand : ICliCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>Names what a rebuild kept of the old folder and which image banks among it no longer match the images.</summary>
+    private static void ReportKept(string dir, IReadOnlyList<string> kept)
+    {
+        if (kept.Count == 0) return;
+        Console.Error.WriteLine($"note: kept {kept.Count} entries the build does not write: {string.Join(", ", kept.Take(8))}{(kept.Count > 8 ? ", ..." : "")}");
+        foreach (var bank in ImageBanks.Names(dir))
+        {
+            if (!kept.Contains(ImageBanks.EmbsFile(bank))) continue;
+            try { ImageBanks.Load(dir, bank); }
+            catch (Exception e) when (e is XmcFormatException or ViXml.Common.InputFileException or ViXml.Common.InputLimitException)
+            {
+                Console.Error.WriteLine($"note: image bank '{bank}' is stale ({e.Message}); rerun ./vixml images embed --data {dir} --name {bank}");
+            }
+        }
     }
 
     /// <summary>Every dataset `data build` knows.</summary>

@@ -10,9 +10,11 @@ public sealed class EvalCommand : ICliCommand
     {
         var run = new Option<string>("--run") { Description = "run folder written by `vixml train` (run.json + model/)", Required = true };
         var json = new Option<bool>("--json") { Description = "print one JSON object with the keys of `vixml metrics --json`" };
+        var allowChanged = new Option<bool>("--allow-changed-bank") { Description = "score a fusion run with the dataset's image bank even when it differs from the one run.json records (a warning is printed)" };
         var cmd = new Command("eval", "Evaluate a trained run's model on its dataset's test split (exact top-k search).");
         cmd.Options.Add(run);
         cmd.Options.Add(json);
+        cmd.Options.Add(allowChanged);
         cmd.SetAction(pr => UserErrors.Guard(() =>
         {
             ViXml.Xmc.XmcMetricsResult m;
@@ -20,7 +22,8 @@ public sealed class EvalCommand : ICliCommand
             try
             {
                 ViXml.Training.Runs.RunFolder.ReadRunJson(pr.GetValue(run)!);   // a broken run.json is named before anything loads
-                (m, byImages) = Trainer.EvaluateRunByImages(pr.GetValue(run)!);
+                (m, byImages) = Trainer.EvaluateRunByImages(pr.GetValue(run)!, null,
+                    pr.GetValue(allowChanged) ? w => Console.Error.WriteLine($"warning: {w}") : null);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ViXml.Training.Config.ConfigException
                                           or ViXml.Xmc.XmcFormatException or System.Text.Json.JsonException

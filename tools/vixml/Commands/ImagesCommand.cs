@@ -33,7 +33,7 @@ public sealed class ImagesCommand : ICliCommand
         embed.SetAction(pr => UserErrors.Guard(() =>
         {
             var (dataDir, modelDir, b) = (pr.GetValue(data)!, pr.GetValue(model)!, pr.GetValue(batch));
-            if (b < 1) throw new CliException($"--batch must be at least 1, got {b}");
+            if (b < 1 || b > ImageBankBuilder.MaxBatch) throw new CliException($"--batch must be in [1, {ImageBankBuilder.MaxBatch}], got {b}");
             try
             {
                 var bankName = pr.GetValue(name) ?? ImageBankBuilder.DefaultName(modelDir);

@@ -41,6 +41,8 @@ public sealed class MetricsCommand : ICliCommand
             try
             {
                 var y = XcSparse.Read(pr.GetValue(truth)!);
+                if (y.Rows == 0)
+                    throw new CliException($"{pr.GetValue(truth)}: no rows (header '0 {y.Cols}'): there are no test points to score, the metrics are undefined");
                 if (kk > Math.Max(1, y.Cols))
                 {
                     // a cut-off past the number of labels ranks nothing new: bounded, and said so

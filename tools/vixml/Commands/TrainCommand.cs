@@ -29,6 +29,10 @@ public sealed class TrainCommand : ICliCommand
             var dir = pr.GetValue(outDir) ?? trainer.DefaultRunDir;
             bool resuming = pr.GetValue(resume);
             if (resuming && pr.GetValue(overwrite)) throw new CliException("--resume and --overwrite exclude each other");
+            IDisposable runLock;   // held from the folder checks (and --overwrite's removal) to the end of the run
+            try { runLock = ViXml.Training.Runs.RunFolder.Lock(dir); }
+            catch (InvalidOperationException e) { throw new CliException(e.Message); }
+            using var heldLock = runLock;
             try
             {
                 if (pr.GetValue(overwrite)) ViXml.Training.Runs.RunFolder.Remove(dir);
