@@ -363,6 +363,7 @@ public sealed class Trainer
     public static SiameseModel LoadModel(string dir, ModelConfig m, ImagesConfig? images = null)
     {
         var enc = Models.Encoders.Load(dir);
+        SiameseModel.ApplyAttention(enc, m.Attention);   // not in config.json: the run's model.attention says it
         SiameseModel.FusionSpec? fusion = null;
         Dictionary<string, Tensor>? fusionState = null;
         if (images is { Fusion: not FusionKind.None })

@@ -175,7 +175,7 @@ public sealed class Qwen2Model : HfModule, IEncoder
             throw new ArgumentException($"sequence of {T} tokens exceeds max_position_embeddings {Config.MaxPositionEmbeddings}");
         positionIds ??= arange(T, dtype: ScalarType.Int64).view(1, T).expand(B, T);
         var (cos, sin) = Qwen2Ops.RopeCosSin(positionIds, Config.HeadDim, Config.RopeTheta, DType);
-        var mask = Qwen2Ops.AdditiveMask(attentionMask, DType);
+        var mask = Qwen2Ops.AdditiveMask(attentionMask, DType, causal: Attention == AttentionDirection.Causal);
         foreach (var layer in layers) x = layer.forward(x, cos, sin, mask);
         return norm.forward(x).MoveToOuterDisposeScope();
     }
@@ -194,6 +194,9 @@ public sealed class Qwen2Model : HfModule, IEncoder
     public int MaxPositions => Config.MaxPositionEmbeddings;
     public int VocabSize => Config.VocabSize;
     nn.Module IEncoder.Module => this;
+
+    /// <summary>Causal (a decoder's own mask, HF's) or bidirectional (padding mask only: every token sees the whole prompt).</summary>
+    public AttentionDirection Attention { get; set; } = AttentionDirection.Causal;
 
     /// <summary>ids and mask (B, T), right padded, default positions → last hidden states (B, T, H) in float32.</summary>
     public Tensor Forward(Tensor ids, Tensor mask)

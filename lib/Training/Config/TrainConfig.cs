@@ -56,6 +56,8 @@ public sealed class ImagesConfig
     public int[] EvalImages { get; set; } = [];
 }
 public enum Pooling { Mean, Cls, Last }
+/// <summary>model.attention: native = the encoder family's own mask (bert: bidirectional, qwen2: causal).</summary>
+public enum AttentionKind { Native, Bidirectional, Causal }
 
 public sealed class ModelConfig
 {
@@ -77,6 +79,10 @@ public sealed class ModelConfig
     public double Dropout { get; set; } = 0.1;
     /// <summary>How token states become one vector: mean (over the attention mask), cls, last.</summary>
     public Pooling Pooling { get; set; } = Pooling.Mean;
+    /// <summary>Attention mask direction: native (the family's own: BERT / MiniLM / DistilBERT bidirectional, Qwen2
+    /// causal), bidirectional (every real token sees every other) or causal (token i sees tokens ≤ i), always combined
+    /// with the padding mask. The paper's open question on attention direction.</summary>
+    public AttentionKind Attention { get; set; } = AttentionKind.Native;
     /// <summary>Add a learnable square linear map after pooling (before L2 normalisation).</summary>
     public bool Linear { get; set; } = false;
     /// <summary>Decoder-only settings (Qwen2.5 + LoRA): reserved, read and recorded but not used by text encoders.</summary>
