@@ -427,8 +427,8 @@ public sealed class Trainer
         var data = XmcDataset.Load(c.Data.Dir);
         var tok = TrainingData.TokenizerFor(c, modelDir);
         using var model = LoadModel(modelDir, c.Model, c.Images);
-        var testTok = new TokenizedTexts(data.TestTexts, tok, c.Data.MaxLen);
-        var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, c.Data.MaxLen);
+        var testTok = new TokenizedTexts(Session.TrainingData.Wrap(data.TestTexts, c.Data), tok, c.Data.MaxLen);
+        var labelTok = new TokenizedTexts(Session.TrainingData.Wrap(data.RequireLabelTexts(), c.Data), tok, c.Data.MaxLen);
         var images = t.LoadImages(c);
         var evaluator = new Evaluator(model, data, testTok, labelTok, images, c.Eval);
         using var labelSide = LabelSides.Create(c, model);
