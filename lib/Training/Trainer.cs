@@ -191,13 +191,24 @@ public sealed class Trainer
             lImg = Evaluator.Gather(d.Images.Labels, lb.Labels, int.MaxValue, C.Images.ModalityDropout, dropRng);
         }
         _phases[0] += _phase.Elapsed.TotalSeconds; _phase.Restart();
-        var q = s.Model.Embed(qi, qm, qImg);                                    // (B, H)
-        var l = s.LabelSide.EncodeLabels(s.Model, li, lm, lImg);                // (L, H)
-        var lossT = s.LabelSide.Loss(q, l, lb, loss);                           // scalar
-        _phases[1] += _phase.Elapsed.TotalSeconds; _phase.Restart();
-        s.Optimizer.zero_grad();
-        lossT.backward();
-        _phases[2] += _phase.Elapsed.TotalSeconds; _phase.Restart();
+        Tensor q, lossT;
+        if (C.Optim.MicroBatch > 0)
+        {
+            long step = s.Step;
+            (q, lossT) = GradCache.ForwardBackward(s.Model, s.LabelSide, new(qi, qm, qImg), new(li, lm, lImg), lb, loss,
+                C.Optim.MicroBatch, () => s.Optimizer.zero_grad(), (side, chunk) => GradCache.SeedChunk(s.Seed, step, side, chunk));
+            _phases[2] += _phase.Elapsed.TotalSeconds; _phase.Restart();   // forward and backward interleave: all counted as backward
+        }
+        else
+        {
+            q = s.Model.Embed(qi, qm, qImg);                                    // (B, H)
+            var l = s.LabelSide.EncodeLabels(s.Model, li, lm, lImg);            // (L, H)
+            lossT = s.LabelSide.Loss(q, l, lb, loss);                           // scalar
+            _phases[1] += _phase.Elapsed.TotalSeconds; _phase.Restart();
+            s.Optimizer.zero_grad();
+            lossT.backward();
+            _phases[2] += _phase.Elapsed.TotalSeconds; _phase.Restart();
+        }
         if (C.Optim.GradClip > 0) nn.utils.clip_grad_norm_(s.Parameters, C.Optim.GradClip);
         s.Optimizer.step();
         s.Schedule.step();

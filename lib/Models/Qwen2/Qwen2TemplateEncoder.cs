@@ -95,11 +95,11 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
                 if (flatMask[b * T + j] != 0) throw new ArgumentException($"row {b}: the mask is not right-padded");
             texts.Add(flatIds.AsSpan((int)(b * T), n).ToArray().Select(x => (int)x).ToArray());
         }
-        var encoder = mode == PoolingMode.Last && Prompt.Pooling != "last"
-            ? new Qwen2.Qwen2PromptEncoder(Model, Prompt.Template, Prompt.PadId, "last", Prompt.PadTextTo)
-            : mode == PoolingMode.Mean && Prompt.Pooling != "mean"
-                ? new Qwen2.Qwen2PromptEncoder(Model, Prompt.Template, Prompt.PadId, "mean", Prompt.PadTextTo)
-                : Prompt;
+        // Text slots are padded to the input's width T (the longest text of a whole batch), not to the longest text of
+        // these rows: a GradCache chunk of a batch then lays out its prompts (pads, the suffix's position ids) exactly
+        // as the whole batch does. For a batch from TokenizedTexts.Batch, T is its longest text, so nothing changes.
+        var encoder = new Qwen2.Qwen2PromptEncoder(Model, Prompt.Template, Prompt.PadId,
+            mode == PoolingMode.Last ? "last" : "mean", Prompt.PadTextTo ?? (int)T);
         List<bool[]>? present = null;
         if (imageMask is not null)
         {

@@ -200,6 +200,14 @@ public sealed class OptimConfig
     public int WarmupSteps { get; set; } = 100;
     /// <summary>Clip the global gradient norm to this (0 = no clipping).</summary>
     public double GradClip { get; set; } = 1.0;
+    /// <summary>
+    /// GradCache: embed the batch in chunks of this many queries (and labels) so a large in-batch contrastive batch fits
+    /// in bounded memory, with the same gradients as the whole batch in one pass (0 = off: one pass). Pass 1 embeds
+    /// every chunk without a graph, the loss and its gradient with respect to the embeddings are computed at full batch,
+    /// pass 2 re-embeds each chunk with a graph and back-propagates the cached gradients; one optimiser step. Dropout masks
+    /// are drawn from a stream seeded per (step, chunk), identical in both passes (so they differ from the one-pass run's).
+    /// </summary>
+    public int MicroBatch { get; set; } = 0;
 }
 
 public sealed class EvalConfig
@@ -311,6 +319,7 @@ public static class TrainConfigValidation
         Check(c.Optim.Beta2 is >= 0 and < 1, "optim.beta2", "must be in [0, 1)");
         Check(c.Optim.WarmupSteps >= 0, "optim.warmup_steps", "must be non-negative");
         Check(c.Optim.GradClip >= 0, "optim.grad_clip", "must be non-negative (0 = off)");
+        Check(c.Optim.MicroBatch >= 0, "optim.micro_batch", "must be non-negative (0 = off: the whole batch in one pass)");
         Check(c.Eval.TopK > 0 && c.Eval.TopK <= 100_000, "eval.top_k", $"{c.Eval.TopK} must be in [1, 100,000]");
         Check(c.Eval.Every >= 0, "eval.every", "must be non-negative");
         Check(c.Eval.EmbedBatch > 0 && c.Eval.EmbedBatch <= MaxBatchSize, "eval.embed_batch", $"{c.Eval.EmbedBatch} must be in [1, {MaxBatchSize:N0}]");
