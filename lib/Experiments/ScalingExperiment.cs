@@ -87,7 +87,7 @@ public static class ScalingExperiment
     public static IReadOnlyList<string> DefaultLayerTimings(string profile) => profile is "cpu" or "paper" ? Decoders : ["Qwen2.5-0.5B"];
 
     /// <summary>Configuration file and profile schedule of an encoder: from scratch configs/emoji-ci.yaml (InfoNCE; ci 6 of
-    /// its 30 epochs), pretrained configs/emoji-minilm.yaml (ci 2 of its 8 epochs); cpu: the files as written.</summary>
+    /// its 30 epochs), pretrained configs/emoji-minilm.yaml (ci: PromptAblationExperiment.CiMiniLm); cpu: the files as written.</summary>
     public static (string File, IReadOnlyList<string> Overrides) ConfigFor(ScalingEncoder e, string profile)
     {
         var o = new List<string> { "run.save_model=false" };
@@ -99,7 +99,7 @@ public static class ScalingExperiment
         else
         {
             o.Add($"model.pooling={e.Pooling}");
-            if (profile != "cpu") o.Add("optim.epochs=2");
+            if (profile != "cpu") o.AddRange(PromptAblationExperiment.CiMiniLm);
         }
         if (profile == "smoke") o.AddRange(RowRunner.SmokeOverrides);
         return (e.Pretrained is null ? "emoji-ci.yaml" : "emoji-minilm.yaml", o);

@@ -478,9 +478,9 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         const string missing = "not run (notebook 05, this row not in the profile)";
         var rows = new List<ComparisonRow>
         {
-            FromPaper(t1, "Decoder with T1 ⊕ E ⊕ eEOS, P@1 — ours: random-init 2-layer Qwen2-shaped decoder + LoRA (tests the pipeline, not the claim)",
+            FromPaper(t1, $"{t1.Claim}, P@1 — ours: random-init 2-layer Qwen2-shaped decoder + LoRA (tests the pipeline, not the claim)",
                 Cell(csv, "decoder: t1-e-eeos"), missing),
-            FromPaper(none, "Decoder without prompt, P@1 — ours: the same random-init decoder, template none", Cell(csv, "decoder: none"), missing),
+            FromPaper(none, $"{none.Claim}, P@1 — ours: the same random-init decoder, template none", Cell(csv, "decoder: none"), missing),
             FromPaper(t1, "T1 ⊕ E ⊕ eEOS on an encoder, P@1 — ours: pretrained MiniLM-L6, prefix text + images by early fusion",
                 Cell(csv, "minilm: t1-e-eeos"), missing),
             FromPaper(none, "No prompt on an encoder, P@1 — ours: pretrained MiniLM-L6, text only", Cell(csv, "minilm: none"), missing),
@@ -514,9 +514,9 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         const string noGpu = "not run here: needs a GPU box and the Qwen2.5 weights (notebook 06 shows its memory plan and one timed layer)";
         var rows = new List<ComparisonRow>
         {
-            FromPaper(distil, "DistilBERT (66M) + ViXML, P@1 — ours: pretrained MiniLM-L6 (22M) + ViXML early fusion", Cell(csv, "minilm-l6 vixml"), missing),
-            FromPaper(qwen3, "Text-only Qwen2.5-3B, P@1", null, noGpu),
-            FromPaper(qwen05, "Qwen2.5-0.5B with prompt template, 30 epochs, P@1", null, noGpu),
+            FromPaper(distil, $"{distil.Claim}, P@1 — ours: pretrained MiniLM-L6 (22M) + ViXML early fusion", Cell(csv, "minilm-l6 vixml"), missing),
+            FromPaper(qwen3, $"{qwen3.Claim}, P@1", null, noGpu),
+            FromPaper(qwen05, $"{qwen05.Claim}, P@1", null, noGpu),
             new("Small encoder + images − the same encoder text-only (paper: a 66M encoder with images beats 3B text-only decoders), P@1 (points) — ours: MiniLM-L6",
                 null, null, null, false, Diff(csv, "minilm-l6 vixml", "minilm-l6 text-only"), missing),
             new("arctic-embed-xs: ViXML − text-only, P@1 (points)", null, null, null, false, Diff(csv, "arctic-xs vixml", "arctic-xs text-only"), missing),

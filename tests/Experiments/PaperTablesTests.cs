@@ -88,7 +88,7 @@ public class PaperTablesTests
             Row(claims, "ViXML vs previous state of the art")[1..4]);
         Assert.Equal(["about 45.00", "not run here: needs a GPU box and the Qwen2.5 weights (notebook 06 shows its memory plan and one timed layer)"],
             Row(md["scaling.md"], "Qwen2.5-0.5B with prompt template")[1..3]);
-        Assert.Equal(["44.66", "not run (notebook 05, this row not in the profile)"], Row(md["prompts.md"], "Decoder with T1")[1..3]);
+        Assert.Equal(["44.66", "not run (notebook 05, this row not in the profile)"], Row(md["prompts.md"], "Decoder with prompt template T1")[1..3]);
         Assert.Equal("58.40", Row(claims, "DEXML (context, not this paper) (P@1/P@5, LF-AmazonTitles-1.3M)")[1]);
         Assert.Equal(["131,073", "not run (notebook 00)"], Row(md["datasets.md"], "labels")[1..3]);
         Assert.DoesNotContain("| not run | n/a (different dataset)", all);
@@ -159,7 +159,7 @@ public class PaperTablesTests
         var prompts = File.ReadAllText(Path.Combine(tables, "prompts.md"));
         var scaling = File.ReadAllText(Path.Combine(tables, "scaling.md"));
         // The paper's 44.66 / 43.14 in the paper column, ours beside them; different datasets: no Δ.
-        Assert.Equal(["44.66", "20.00", "n/a (different dataset)"], Row(prompts, "Decoder with T1")[1..4]);
+        Assert.Equal(["44.66", "20.00", "n/a (different dataset)"], Row(prompts, "Decoder with prompt template T1")[1..4]);
         Assert.Equal(["43.14", "15.50", "n/a (different dataset)"], Row(prompts, "Decoder without prompt")[1..4]);
         Assert.Equal(["43.14", "30.00"], Row(prompts, "No prompt on an encoder")[1..3]);
         // Our own differences (by hand: 20.00 - 15.50, 27.25 - 30.00) have no paper value.
@@ -168,7 +168,7 @@ public class PaperTablesTests
         Assert.Equal("not run (notebook 05, this row not in the profile)", Row(prompts, "MiniLM-L6: text prefix − no prompt")[2]);
         Assert.Equal(["49.55", "41.00", "n/a (different dataset)"], Row(scaling, "DistilBERT (66M) + ViXML")[1..4]);
         Assert.Equal(["47.42", "not run here: needs a GPU box and the Qwen2.5 weights (notebook 06 shows its memory plan and one timed layer)"],
-            Row(scaling, "Text-only Qwen2.5-3B")[1..3]);
+            Row(scaling, "text-only Qwen2.5-3B")[1..3]);
         Assert.Equal(["not transcribed", "2.50"], Row(scaling, "Small encoder + images − the same encoder text-only")[1..3]);
         // None of our numbers appears in a paper column.
         foreach (var md in new[] { prompts, scaling })
