@@ -26,6 +26,9 @@ public static class Program
             foreach (var b in all) Console.WriteLine($"  {b.Name,-22} {b.Description}");
             return args.Length == 0 ? 1 : 0;
         }
+        var cpu = ViXml.Torch.CpuFeatures.Current();
+        Console.WriteLine($"bench: ours: libtorch {TorchSharp.torch.__version__}, blas {ViXml.Torch.Doctor.DetectBlas()}; " +
+                          $"cpu bf16 instructions: {(cpu.HasBf16 ? "yes" : "no")}");
         var chosen = args[0] == "all" ? all : all.Where(b => b.Name == args[0]).ToList();
         if (chosen.Count == 0) { Console.Error.WriteLine($"unknown benchmark '{args[0]}'"); return 2; }
         var rc = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The notebooks in real Jupyter: the proof that they run in the .NET Interactive kernel users have, not only in
-# `vixml nb run`. CI calls it after `./vixml reproduce --profile P`.
-#   tools/jupyter-run.sh [--profile ci] [--no-compare] [NOTEBOOK ...]     (default: every notebooks/NN-*.ipynb)
+# `vixml nb run`. CI calls it at the smoke profile after `./vixml reproduce --profile smoke` (seconds per notebook:
+# the kernel route and the table equality are proven without training everything twice).
+#   tools/jupyter-run.sh [--profile smoke|ci|...] [--no-compare] [NOTEBOOK ...]   (default: smoke, every notebooks/NN-*.ipynb)
 # 1. installs Debian's jupyter-nbconvert + python3-nbclient (tools/setup.sh jupyter), restores the dotnet-interactive
 #    tool from the local tool manifest (.config/dotnet-tools.json) and registers its .net-csharp kernelspec;
 # 2. `./vixml nb inject` writes each notebook with the injected-parameters cell (-p profile=P) and absolute #r paths
@@ -14,14 +15,14 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-PROFILE=ci
+PROFILE=smoke
 COMPARE=1
 nbs=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --profile) PROFILE="$2"; shift 2 ;;
     --no-compare) COMPARE=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     -*) echo "jupyter-run: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) nbs+=("$1"); shift ;;
   esac

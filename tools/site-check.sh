@@ -3,7 +3,7 @@
 # Debian's headless Chromium over the DevTools protocol and checks every page: no console error or uncaught exception,
 # no request that leaves the machine (only file:, data:, blob:, localhost), no failed local request, every chart drew
 # an SVG with its traces. Saves results/<profile>/site/screenshot.png (the index, full page) and site-check.json.
-#   tools/site-check.sh [--profile ci|cpu|paper] [--build]     (--build rebuilds the site first)
+#   tools/site-check.sh [--profile smoke|ci|cpu|paper] [--build]     (--build rebuilds the site first)
 # Exit 0 when every page passes; 1 with one line per problem otherwise.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

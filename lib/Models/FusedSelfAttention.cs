@@ -28,7 +28,7 @@ public static class FusedSelfAttention
         var bias = cat([query.bias!, key.bias!, value.bias!]);                                  // (3H)
         var qkv = F.linear(x, w, bias).view(b, t, 3, heads, headDim).permute(2, 0, 3, 1, 4);    // (3, B, nh, T, hd)
         var (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));                // each (B, nh, T, hd)
-        return F.scaled_dot_product_attention(q, k, v, mask, dropout.training ? dropout.p : 0.0) // (B, nh, T, hd)
+        return MetaSafe.Attention(q, k, v, mask, dropout.training ? dropout.p : 0.0)            // (B, nh, T, hd)
             .permute(0, 2, 1, 3).contiguous().view(b, t, h)                                          // (B, T, H)
             .MoveToOuterDisposeScope();
     }

@@ -14,7 +14,7 @@ public enum PoolingMode
     Mean,
     /// <summary>The first token ([CLS]).</summary>
     Cls,
-    /// <summary>The last real token of each right-padded row (position sum(mask) - 1).</summary>
+    /// <summary>The last attended token of each row (position sum(mask) - 1 for right padding).</summary>
     Last,
 }
 
@@ -62,6 +62,11 @@ public interface IEncoder : IDisposable
 
     /// <summary>Writes config.json + model.safetensors in HF layout (atomic per file).</summary>
     void save_pretrained(string dir);
+
+    /// <summary>Per-transformer-layer activation checkpointing while a graph is built (model.gradient_checkpointing):
+    /// each layer keeps only its input and is recomputed in backward (<see cref="ViXml.Torch.ActivationCheckpoint"/>).
+    /// Same gradients, less memory, about one more forward of time.</summary>
+    bool GradientCheckpointing { get; set; }
 }
 
 /// <summary>Pooling of hidden states and L2 normalisation (sentence-transformers numerics).</summary>
@@ -99,27 +104,34 @@ public static class Pooling
         };
     }
 
-    /// <summary>hidden (B, T, H), mask (B, T) → (B, H).</summary>
+    /// <summary>
+    /// hidden (B, T, H), mask (B, T) → (B, H) in float32 or wider (the one pooling of the library: encoders and the decoder).
+    /// Mean: Σ mask·h / max(Σ mask, 1e-9) (sentence-transformers); Cls: position 0; Last: the last attended position of
+    /// each row, so right, left and prompt-template padding (pads between text and suffix) alike (= sum(mask) − 1 for
+    /// right padding; a row without any attended position gives position 0). Helper tensors live on hidden's device.
+    /// </summary>
     public static Tensor Pool(Tensor hidden, Tensor mask, PoolingMode mode)
     {
         using var scope = NewDisposeScope();
+        var h32 = hidden.AtLeastFloat32();
         Tensor pooled;
         switch (mode)
         {
             case PoolingMode.Mean:
             {
-                var m = mask.unsqueeze(-1).to(hidden.dtype);                 // (B, T, 1)
-                pooled = (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);     // (B, H)
+                var m = mask.to(h32.dtype, hidden.device).unsqueeze(-1);           // (B, T, 1)
+                pooled = (h32 * m).sum(1) / m.sum(1).clamp_min(1e-9);                // (B, H)
                 break;
             }
             case PoolingMode.Cls:
-                pooled = hidden.select(1, 0);                                // (B, H)
+                pooled = h32.select(1, 0);                                           // (B, H)
                 break;
             case PoolingMode.Last:
             {
-                var (b, h) = (hidden.size(0), hidden.size(2));
-                var last = mask.to(ScalarType.Int64).sum(1) - 1;                  // (B) index of the last real token
-                pooled = hidden.gather(1, last.view(b, 1, 1).expand(b, 1, h)).squeeze(1); // (B, H)
+                var (b, t, h) = (hidden.size(0), hidden.size(1), hidden.size(2));
+                var positions = arange(t, dtype: ScalarType.Int64, device: hidden.device).view(1, t);   // (1, T)
+                var last = (mask.to(hidden.device).ne(0).to(ScalarType.Int64) * positions).argmax(1);  // (B)
+                pooled = h32.gather(1, last.view(b, 1, 1).expand(b, 1, h)).squeeze(1);                 // (B, H)
                 break;
             }
             default: throw new ArgumentOutOfRangeException(nameof(mode));
@@ -128,7 +140,7 @@ public static class Pooling
     }
 
     /// <summary>x / max(‖x‖₂, 1e-12) per row.</summary>
-    public static Tensor L2Normalize(Tensor x) => F.normalize(x, 2, 1, 1e-12);
+    public static Tensor L2Normalize(Tensor x) => MetaSafe.Normalize(x, 1, 1e-12);
 
     /// <summary>Forward + pool (+ L2): ids/mask (B, T) → (B, H).</summary>
     public static Tensor Encode(this IEncoder encoder, Tensor ids, Tensor mask, PoolingMode mode, bool normalize = true)

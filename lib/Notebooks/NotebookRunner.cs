@@ -15,6 +15,10 @@ public sealed record NotebookRunOptions
     /// <summary>Where the executed notebook goes; null = next to the input as NAME.out.ipynb.</summary>
     public string? OutputPath { get; init; }
 
+    /// <summary>Longest <see cref="Timeout"/> / <see cref="CellTimeout"/> accepted (a week: far beyond any profile, well inside
+    /// what timers take).</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(7);
+
     /// <summary>Wall-clock limit for the whole notebook (kernel start included); null = none. Hitting it stops the kernel.</summary>
     public TimeSpan? Timeout { get; init; }
 
@@ -82,6 +86,9 @@ public static class NotebookRunner
 
     public static async Task<NotebookRunResult> RunAsync(string notebookPath, NotebookRunOptions options, CancellationToken ct = default)
     {
+        foreach (var (limit, name) in new[] { (options.Timeout, "timeout"), (options.CellTimeout, "cell timeout") })
+            if (limit is { } l && (l <= TimeSpan.Zero || l > NotebookRunOptions.MaxTimeout))
+                throw new ArgumentException($"{name} {l.TotalSeconds:R} s: expected above 0 and at most {NotebookRunOptions.MaxTimeout.TotalSeconds:0} s");
         var input = Path.GetFullPath(notebookPath);
         var nb = Notebook.Load(input); // format errors surface before anything runs or is written
         NotebookParameters.Inject(nb, options.Parameters);

@@ -11,7 +11,8 @@ namespace ViXml.Notebooks;
 /// <summary>How to reproduce: which profile, and where notebooks, results and paper tables live.</summary>
 public sealed record ReproduceOptions
 {
-    /// <summary>ci (minutes, tiny data), cpu (hours on this machine) or paper (the paper's scale).</summary>
+    /// <summary>smoke (seconds per notebook, a few hundred queries), ci (about a minute per notebook, small data), cpu
+    /// (hours on this machine) or paper (the paper's scale); <see cref="Reproduce.Profiles"/>.</summary>
     public required string Profile { get; init; }
 
     /// <summary>Folder with the numbered notebooks NN-name.ipynb.</summary>
@@ -22,6 +23,9 @@ public sealed record ReproduceOptions
 
     /// <summary>Where paper-table generators write their *.md.</summary>
     public required string PaperTablesDirectory { get; init; }
+
+    /// <summary>The paper's numbers the generators compare with; null = paper-numbers.json in <see cref="PaperTablesDirectory"/>.</summary>
+    public string? PaperNumbersFile { get; init; }
 
     /// <summary>Per-notebook time limit; null = none.</summary>
     public TimeSpan? TimeoutPerNotebook { get; init; }
@@ -39,8 +43,11 @@ public sealed record ReproduceOptions
     public bool BuildSite { get; init; } = true;
 }
 
-/// <summary>One notebook of a reproduce run.</summary>
-public sealed record ReproduceStep(string Notebook, string Output, double Seconds, CellFailure? Failure);
+/// <summary>One notebook of a reproduce run; <see cref="Results"/> are the files it wrote or rewrote in the results folder.</summary>
+public sealed record ReproduceStep(string Notebook, string Output, double Seconds, CellFailure? Failure)
+{
+    public IReadOnlyList<string> Results { get; init; } = [];
+}
 
 /// <summary>A whole reproduce run; <see cref="Failure"/> names the notebook and cell that stopped it.</summary>
 public sealed record ReproduceResult(string Profile, string ResultsDirectory, IReadOnlyList<ReproduceStep> Steps,
@@ -57,7 +64,15 @@ public sealed record ReproduceResult(string Profile, string ResultsDirectory, IR
 /// </summary>
 public static class Reproduce
 {
-    public static readonly string[] Profiles = ["ci", "cpu", "paper"];
+    /// <summary>The profiles every notebook takes (<see cref="ViXml.Experiments.ExperimentProfile.Names"/>).</summary>
+    public static readonly string[] Profiles = ViXml.Experiments.ExperimentProfile.Names;
+
+    /// <summary>
+    /// Where a profile's paper tables go by default: the committed paper-tables/ for ci, cpu and paper; for smoke
+    /// results/smoke/paper-tables/, so a smoke run (numbers that mean nothing) never overwrites the committed tables.
+    /// </summary>
+    public static string DefaultPaperTablesDirectory(string repoRoot, string resultsRoot, string profile) =>
+        profile == "smoke" ? Path.Combine(resultsRoot, profile, "paper-tables") : Path.Combine(repoRoot, "paper-tables");
 
     private static readonly Regex Numbered = new(@"^\d{2}-.+\.ipynb$", RegexOptions.Compiled);
 
@@ -97,6 +112,7 @@ public static class Reproduce
         {
             var output = Path.Combine(resultsDir, Path.GetFileName(nb));
             o.Log?.WriteLine($"== {Path.GetFileName(nb)} (profile {o.Profile}) -> {output}");
+            var before = Snapshot(resultsDir);
             var result = NotebookRunner.Run(nb, new NotebookRunOptions
             {
                 Parameters = [new("profile", o.Profile)],
@@ -106,7 +122,8 @@ public static class Reproduce
                 Log = o.Log,
                 WorkingDirectory = o.WorkingDirectory,
             });
-            steps.Add(new ReproduceStep(nb, output, Math.Round(result.Duration.TotalSeconds, 2), result.Failure));
+            var written = Written(before, Snapshot(resultsDir)).Where(f => f != Path.GetFileName(output) && f != SummaryFile).ToList();
+            steps.Add(new ReproduceStep(nb, output, Math.Round(result.Duration.TotalSeconds, 2), result.Failure) { Results = written });
             o.Log?.WriteLine($"   {(result.Succeeded ? "ok" : "FAILED")} in {result.Duration.TotalSeconds:0.0} s");
             if (result.Failure is { } f)
             {
@@ -134,7 +151,12 @@ public static class Reproduce
             if (generators.Count == 0) o.Log?.WriteLine("paper tables: no IPaperTableGenerator implemented yet; nothing to regenerate");
             Directory.CreateDirectory(o.PaperTablesDirectory);
             var ctx = new PaperTableContext(o.Profile, resultsDir, Path.GetFullPath(o.PaperTablesDirectory), o.Log ?? TextWriter.Null,
-                CuratedDirectory: Path.GetFullPath(o.ResultsRoot));   // the curated multi-seed tables sit in results/ itself
+                CuratedDirectory: Path.GetFullPath(o.ResultsRoot),    // the curated multi-seed tables sit in results/ itself
+                PaperNumbersFile: o.PaperNumbersFile is { } pn ? Path.GetFullPath(pn) : null)
+            {
+                // only what this run wrote feeds the paper tables: a CSV of an older run is stale, not this run's number
+                RunFiles = steps.SelectMany(s => s.Results).ToHashSet(StringComparer.Ordinal),
+            };
             foreach (var g in generators)
             {
                 try
@@ -174,7 +196,25 @@ public static class Reproduce
         }
     }
 
-    /// <summary>results/&lt;profile&gt;/reproduce.json: what ran, how long each notebook took, what failed.</summary>
+    private const string SummaryFile = "reproduce.json";
+
+    /// <summary>Length and modification time of each file directly in <paramref name="dir"/> (what a notebook's saves change).</summary>
+    public static Dictionary<string, (long Length, long Ticks)> Snapshot(string dir)
+    {
+        var map = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
+        foreach (var f in new DirectoryInfo(dir).EnumerateFiles())
+            map[f.Name] = (f.Length, f.LastWriteTimeUtc.Ticks);
+        return map;
+    }
+
+    /// <summary>Files new in <paramref name="after"/> or changed since <paramref name="before"/> (saves are atomic renames: a
+    /// rewritten file always has a new modification time), in name order.</summary>
+    public static IReadOnlyList<string> Written(IReadOnlyDictionary<string, (long Length, long Ticks)> before,
+        IReadOnlyDictionary<string, (long Length, long Ticks)> after) =>
+        after.Where(kv => !before.TryGetValue(kv.Key, out var old) || old != kv.Value).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>results/&lt;profile&gt;/reproduce.json: what ran, how long each notebook took, what failed, and which files
+    /// each notebook wrote ("results"; the site shows only those and the executed notebooks, anything else is stale).</summary>
     private static void WriteSummary(ReproduceResult r)
     {
         var json = new JsonObject
@@ -192,10 +232,11 @@ public static class Reproduce
                 ["output"] = Path.GetFileName(s.Output),
                 ["seconds"] = s.Seconds,
                 ["failure"] = s.Failure?.ToString(),
+                ["results"] = new JsonArray(s.Results.Select(f => (JsonNode?)JsonValue.Create(f)).ToArray()),
             }).ToArray()),
             ["paper_tables"] = new JsonArray(r.PaperTables.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray()),
         };
-        Atomic.WriteAllText(Path.Combine(r.ResultsDirectory, "reproduce.json"),
+        Atomic.WriteAllText(Path.Combine(r.ResultsDirectory, SummaryFile),
             json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

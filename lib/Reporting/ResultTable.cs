@@ -9,7 +9,7 @@ namespace ViXml.Reporting;
 /// What a number was measured on, carried with every table so a small CI run is never mistaken for the paper's.
 /// </summary>
 /// <param name="Dataset">Dataset name, e.g. "debian-small" or "LF-AmazonTitles-131K".</param>
-/// <param name="Profile">Run profile: ci, cpu or paper.</param>
+/// <param name="Profile">Run profile: smoke, ci, cpu or paper.</param>
 /// <param name="Seeds">Seeds averaged over (empty = not recorded).</param>
 /// <param name="Note">Anything else that changes the meaning, e.g. "CPU, embedded data, random init".</param>
 public sealed record Scale(string Dataset, string Profile, IReadOnlyList<int> Seeds, string? Note = null)
@@ -143,6 +143,8 @@ public sealed class ResultTable : IRichDisplay
         var header = records[0].Fields;
         var hasScale = header.Count > ScaleColumns.Length && header.TakeLast(ScaleColumns.Length).SequenceEqual(ScaleColumns);
         var columns = hasScale ? header.Take(header.Count - ScaleColumns.Length).ToList() : header.ToList();
+        if (columns.GroupBy(c => c, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new FormatException($"{path}:{records[0].Line}: column '{twice.Key}' appears more than once in the header");
         var table = new ResultTable(title ?? Path.GetFileNameWithoutExtension(path), columns);
         foreach (var (line, fields) in records.Skip(1))
         {

@@ -24,7 +24,11 @@ public static class Doctor
         string? omp_wait_policy,    // OMP_WAIT_POLICY at start-up; PASSIVE avoids spin-waiting on a shared, busy machine
         string compat_patch,        // Debian 12 fix of libLibTorchSharp.so (GLIBCXX_3.4.32): applied / not needed
         Dictionary<string, bool> assets,
-        string[] datasets);         // folders under data/
+        string[] datasets,          // folders under data/
+        string cpu_model,           // /proc/cpuinfo "model name"
+        string[] cpu_vector_extensions, // of CpuFeatures.Known: avx2, avx512f, avx512_bf16, amx_bf16, ...
+        bool cpu_bf16,              // avx512_bf16 or amx_bf16: bf16 instructions in hardware
+        string[] warnings);         // e.g. bf16 matmul slower than float32 here
 
     public static Report Collect(string? repoRoot = null, double matmulSeconds = 0.6)
     {
@@ -51,11 +55,16 @@ public static class Doctor
             if (Directory.Exists(data))
                 datasets = Directory.GetDirectories(data).Select(Path.GetFileName).OfType<string>().OrderBy(x => x, StringComparer.Ordinal).ToArray();
         }
+        var cpu = CpuFeatures.Current();
         return new Report(torch.__version__, typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown", DetectBlas(),
             torch.get_num_threads(), Environment.ProcessorCount, cudaCount > 0, devices, Math.Round(gflops, 1),
             Math.Round(gflopsBf16, 1), LoadAverage(), Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"), CompatPatch(),
-            assets, datasets);
+            assets, datasets, cpu.Model, [.. cpu.VectorExtensions], cpu.HasBf16, Warnings(cpu, gflops, gflopsBf16));
     }
+
+    /// <summary>What doctor warns about from the CPU and the two matmul rates: bf16 slower than float32.</summary>
+    public static string[] Warnings(CpuFeatures cpu, double fp32Gflops, double bf16Gflops) =>
+        cpu.Bf16Warning(fp32Gflops, bf16Gflops) is { } w ? [w] : [];
 
     /// <summary>Whether the libLibTorchSharp.so loaded by this process carries the Debian 12 compat patch (the build step
     /// in Directory.Build.targets adds libvixml_stdcxx_compat.so as a NEEDED entry only where libstdc++ lacks

@@ -52,6 +52,10 @@ public static class TensorExtensions
         _ => false,
     };
 
+    /// <summary>The precision policy's "in float32": half types (bfloat16, float16) go up to float32, float32 and
+    /// float64 stay as they are (a float64 model keeps float64).</summary>
+    public static Tensor AtLeastFloat32(this Tensor t) => t.dtype == ScalarType.Float64 ? t.alias() : t.to(ScalarType.Float32);
+
     public static int ElementSize(this ScalarType t) => t switch
     {
         ScalarType.Byte or ScalarType.Int8 or ScalarType.Bool => 1,

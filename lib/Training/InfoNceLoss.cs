@@ -43,7 +43,7 @@ public sealed class InfoNceLoss(LossConfig cfg) : IBatchLoss
             otherPositive = (target - drawn).gt(0);                                   // (R, C) masked from the softmax
         }
         var logits = sim / Config.Temperature;                                         // (R, C)
-        var lse = logits.masked_fill(otherPositive, double.NegativeInfinity).logsumexp(1);   // (R)
+        var lse = MetaSafe.LogSumExp(logits.masked_fill(otherPositive, double.NegativeInfinity), 1);   // (R)
         var zp = logits.gather(1, pos).squeeze(1);                                     // (R)
         return (lse - zp).mean();
     }
@@ -51,14 +51,14 @@ public sealed class InfoNceLoss(LossConfig cfg) : IBatchLoss
     /// <summary>query→label on <paramref name="sim"/> (B, L) plus label_to_query × the label→query term.</summary>
     public Tensor Forward(Tensor sim, Sampling.LabelBatch batch)
     {
-        using var t = tensor(batch.Target, [batch.B, batch.L]);
+        using var t = tensor(batch.Target, [batch.B, batch.L], device: sim.device);
         var tt = t.to(sim.dtype);
-        using var pos = tensor(batch.PositiveColumn.Select(c => (long)c).ToArray(), [batch.B]);
+        using var pos = tensor(batch.PositiveColumn.Select(c => (long)c).ToArray(), [batch.B], device: sim.device);
         var loss = Direction(sim, tt, pos);
         if (Config.LabelToQuery > 0)
         {
             using var tT = tt.t().contiguous();
-            using var labelPos = tensor(TripletLoss.FirstQueryPerLabel(batch), [batch.L]);
+            using var labelPos = tensor(TripletLoss.FirstQueryPerLabel(batch), [batch.L], device: sim.device);
             loss = loss + Direction(sim.t(), tT, labelPos) * Config.LabelToQuery;
         }
         return loss;

@@ -17,50 +17,73 @@ namespace ViXml.Training;
 /// </summary>
 public sealed class SiameseModel : HfModule
 {
-    public IEncoder Encoder { get; }
+    // Children live in fields named as registered (STYLE.md rule 2); the properties below only read them.
+    private readonly IEncoder encoder;
+    private readonly Linear? transform;
+    private readonly ImageAdapter? image_adapter;
+    private readonly LateFusion? late_fusion;
+
+    public IEncoder Encoder => encoder;
     public PoolingMode Pooling { get; }
     /// <summary>Optional (H → H) linear map after pooling; null when model.linear is false.</summary>
-    public Linear? Transform { get; }
+    public Linear? Transform => transform;
     /// <summary>How image vectors join the text (none = text only).</summary>
     public FusionKind Fusion { get; }
     /// <summary>Image vector → hidden size (early and late fusion); registered as <c>image_adapter</c>.</summary>
-    public ImageAdapter? ImageAdapter { get; }
+    public ImageAdapter? ImageAdapter => image_adapter;
     /// <summary>The late-fusion attention; registered as <c>late_fusion</c>.</summary>
-    public LateFusion? LateFusion { get; }
+    public LateFusion? LateFusion => late_fusion;
 
     /// <summary>What a fused model adds to the encoder: the fusion kind, the bank's width and the adapter shape.</summary>
     public sealed record FusionSpec(FusionKind Kind, int ImageDim, AdapterKind Adapter, int MlpHidden, long Seed);
 
     public SiameseModel(IEncoder encoder, PoolingMode pooling, bool linear, FusionSpec? fusion = null) : base(nameof(SiameseModel))
     {
-        Encoder = encoder;
+        this.encoder = encoder;
         Pooling = pooling;
         Fusion = fusion?.Kind ?? FusionKind.None;
         register_module("encoder", encoder.Module);
         if (linear)
         {
-            Transform = register_module("transform", nn.Linear(encoder.HiddenSize, encoder.HiddenSize));
+            transform = register_module("transform", nn.Linear(encoder.HiddenSize, encoder.HiddenSize));
             // Start at the identity so the head does not scramble a (pre)trained encoder's geometry.
             using (no_grad())
             {
-                Transform.weight.copy_(eye(encoder.HiddenSize));
-                Transform.bias!.zero_();
+                transform.weight.copy_(eye(encoder.HiddenSize));
+                transform.bias!.zero_();
             }
         }
         if (fusion is { Kind: not FusionKind.None } f)
         {
-            ImageAdapter = register_module("image_adapter", new ImageAdapter(f.ImageDim, encoder.HiddenSize, f.Adapter == AdapterKind.Mlp,
+            image_adapter = register_module("image_adapter", new ImageAdapter(f.ImageDim, encoder.HiddenSize, f.Adapter == AdapterKind.Mlp,
                 f.MlpHidden, f.Seed));
-            if (f.Kind == FusionKind.Late) LateFusion = register_module("late_fusion", new LateFusion(encoder.HiddenSize));
+            if (f.Kind == FusionKind.Late) late_fusion = register_module("late_fusion", new LateFusion(encoder.HiddenSize));
         }
     }
 
     public int Dim => Encoder.HiddenSize;
 
-    /// <summary>ids, mask (B, T) (+ the items' image slots when the model fuses images) → unit vectors (B, H).</summary>
+    /// <summary>The device the model's parameters live on (after <c>.to(device)</c>).</summary>
+    public Device Device => parameters().First().device;
+
+    /// <summary>ids, mask (B, T) (+ the items' image slots when the model fuses images) → unit vectors (B, H).
+    /// Inputs may be host tensors: they are copied to the model's device here, except what a prompted decoder plans its
+    /// prompt from on the host (ids, mask, image mask).</summary>
     public Tensor Embed(Tensor ids, Tensor mask, ImageBatch? images = null)
     {
         using var scope = NewDisposeScope();
+        return Models.Pooling.L2Normalize(EmbedUnnormalised(ids, mask, images)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The pooled (and, with model.linear, transformed) vectors before L2 normalisation (B, H): PRIME's u, the
+    /// combiner's first token.</summary>
+    public Tensor EmbedUnnormalised(Tensor ids, Tensor mask, ImageBatch? images = null)
+    {
+        using var scope = NewDisposeScope();
+        var device = Device;
+        bool host = Encoder is IPromptedEncoder;
+        if (!host) (ids, mask) = (ids.to(device), mask.to(device));
+        if (images is not null) images = new ImageBatch(images.Vectors.to(device), host ? images.Mask : images.Mask.to(device));
         if (Fusion != FusionKind.None && images is null)
             throw new ArgumentException($"this model fuses images ({Fusion.ToString().ToLowerInvariant()}); pass the items' image slots");
         Tensor pooled;
@@ -75,8 +98,8 @@ public sealed class SiameseModel : HfModule
             var slotMask = images.Mask;
             if (k < s)
             {
-                img = cat([img, zeros(b, s - k, img.size(2), dtype: img.dtype)], 1);  // (B, S, H)
-                slotMask = cat([slotMask, zeros(b, s - k, dtype: slotMask.dtype)], 1);
+                img = cat([img, zeros(b, s - k, img.size(2), dtype: img.dtype, device: img.device)], 1);  // (B, S, H)
+                slotMask = cat([slotMask, zeros(b, s - k, dtype: slotMask.dtype, device: slotMask.device)], 1);
             }
             pooled = decoder.EncodePooled(ids, mask, Pooling, img, slotMask);
         }
@@ -98,7 +121,7 @@ public sealed class SiameseModel : HfModule
                 pooled = LateFusion!.forward(pooled, ImageAdapter!.forward(images!.Vectors), images.Mask);   // (B, H)
         }
         if (Transform is not null) pooled = Transform.forward(pooled);
-        return Models.Pooling.L2Normalize(pooled).MoveToOuterDisposeScope();
+        return pooled.MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -121,7 +144,7 @@ public sealed class SiameseModel : HfModule
         var img = ImageAdapter!.forward(images.Vectors);                             // (B, K, H)
         var words = Encoder.EmbedTokens(ids);                                        // (B, T, H)
         var x = cat([img.to(words.dtype), words], 1);                                // (B, K+T, H)
-        var full = cat([images.Mask.to(mask.dtype), mask], 1);                       // (B, K+T)
+        var full = cat([images.Mask.to(mask.dtype, mask.device), mask], 1);         // (B, K+T)
         var hidden = Encoder.ForwardEmbeds(x, full);
         return (hidden.MoveToOuterDisposeScope(), full.MoveToOuterDisposeScope());
     }
@@ -130,6 +153,27 @@ public sealed class SiameseModel : HfModule
     public IEnumerable<KeyValuePair<string, Tensor>> FusionStateDict() =>
         state_dict().Where(kv => kv.Key.StartsWith("image_adapter.", StringComparison.Ordinal)
                                  || kv.Key.StartsWith("late_fusion.", StringComparison.Ordinal));
+
+    /// <summary>
+    /// The frozen base's dtype from model.dtype (float32 | bfloat16; the legacy model.decoder.dtype bf16 | fp32 wins for
+    /// a decoder when set). bfloat16 needs a frozen base: a qwen2 encoder with LoRA; every weight a BERT-family encoder
+    /// trains keeps float32 (TorchSharp 0.107 has no autocast and no fp32-master scheme for them).
+    /// </summary>
+    public static ScalarType BaseDtype(ModelConfig m)
+    {
+        var (key, value) = m.Encoder == EncoderKind.Qwen2 && !string.IsNullOrEmpty(m.Decoder.Dtype)
+            ? ("model.decoder.dtype", m.Decoder.Dtype) : ("model.dtype", m.Dtype);
+        var dtype = value switch
+        {
+            "float32" or "fp32" => ScalarType.Float32,
+            "bfloat16" or "bf16" => ScalarType.BFloat16,
+            _ => throw new ConfigException($"{key}: '{value}' is not float32 | bfloat16"),
+        };
+        if (dtype == ScalarType.BFloat16 && !(m.Encoder == EncoderKind.Qwen2 && m.Decoder.LoraR > 0))
+            throw new ConfigException($"{key}: bfloat16 needs a frozen base (model.encoder: qwen2 with model.decoder.lora_r > 0); " +
+                                      "a fully trained encoder keeps its weights in float32");
+        return dtype;
+    }
 
     /// <summary>Is this parameter part of the encoder (its own learning rate) rather than a head?</summary>
     public static bool IsEncoderParameter(string name) => name.StartsWith("encoder.", StringComparison.Ordinal);
@@ -144,13 +188,14 @@ public sealed class SiameseModel : HfModule
     /// <summary>Builds the model a configuration describes (random init from <paramref name="seed"/> or pretrained).</summary>
     public static SiameseModel Create(ModelConfig m, int vocabSize, long seed, FusionSpec? fusion = null)
     {
+        var dtype = BaseDtype(m);
         IEncoder enc;
         if (m.Encoder == EncoderKind.Qwen2)
         {
             var d = m.Decoder; // Qwen2 backbone + LoRA + prompt template (lib/Models/Qwen2)
             enc = Models.Qwen2.Qwen2Encoders.ForTraining(Models.Qwen2.Qwen2Encoders.Tokenizer(m.Pretrained), m.Pretrained, m.Hidden,
                 m.Layers, m.Heads, m.Intermediate, m.MaxPositions, d.LoraR, d.LoraAlpha, d.Rslora, d.LoraDropout, d.LoraTargets,
-                d.Template, d.PromptPrefix, d.PromptSuffix, d.Positions, d.Dtype, seed);
+                d.Template, d.PromptPrefix, d.PromptSuffix, d.Positions, dtype == ScalarType.BFloat16 ? "bf16" : "fp32", seed);
         }
         else if (!string.IsNullOrEmpty(m.Pretrained)) enc = Encoders.Load(m.Pretrained);
         else
@@ -172,6 +217,7 @@ public sealed class SiameseModel : HfModule
         if (enc.VocabSize < vocabSize)
             throw new ConfigException($"model: the encoder has {enc.VocabSize} token ids but the vocabulary has {vocabSize}");
         ApplyAttention(enc, m.Attention);
+        enc.GradientCheckpointing = m.GradientCheckpointing;
         manual_seed(seed + 1);
         return new SiameseModel(enc, m.Pooling switch
         {

@@ -209,7 +209,7 @@ public sealed class Trainer
             lossT.backward();
             _phases[2] += _phase.Elapsed.TotalSeconds; _phase.Restart();
         }
-        if (C.Optim.GradClip > 0) nn.utils.clip_grad_norm_(s.Parameters, C.Optim.GradClip);
+        if (C.Optim.GradClip > 0) Optim.clip_grad_norm_(s.Parameters, C.Optim.GradClip);   // stays on the device: no host sync
         s.Optimizer.step();
         s.Schedule.step();
         _phases[3] += _phase.Elapsed.TotalSeconds;
@@ -442,7 +442,7 @@ public sealed class Trainer
         var labelTok = new TokenizedTexts(Session.TrainingData.Wrap(data.RequireLabelTexts(), c.Data), tok, c.Data.MaxLen);
         var images = t.LoadImages(c);
         var evaluator = new Evaluator(model, data, testTok, labelTok, images, c.Eval);
-        using var labelSide = LabelSides.Create(c, model);
+        using var labelSide = LabelSides.ForRun(c, model, runDir);
         var all = evaluator.Evaluate(labelSide, 0).Metrics;
         var byImages = new Dictionary<int, XmcMetricsResult>();
         if (images is not null)

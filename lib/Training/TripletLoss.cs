@@ -42,8 +42,8 @@ public sealed class TripletLoss(LossConfig cfg) : IBatchLoss
         var notNegative = isPos.gather(1, idx);                          // (R, k) slots that fell on positives
         Tensor margin = Config.Margin == MarginKind.Fixed
             ? full_like(sn, Config.MarginValue)
-            : (sp - sn).abs().clamp(Config.MarginMin, Config.MarginMax).detach();
-        var hinge = (sn - sp + margin).relu().masked_fill(notNegative, 0.0);   // (R, k)
+            : MetaSafe.Abs(sp - sn).clamp(Config.MarginMin, Config.MarginMax).detach();
+        var hinge = MetaSafe.Relu(sn - sp + margin).masked_fill(notNegative, 0.0);   // (R, k)
         if (Config.Aggressive)
         {
             var weights = (sn.masked_fill(hinge.eq(0), -50.0) / Config.Tau).softmax(1);
@@ -58,13 +58,13 @@ public sealed class TripletLoss(LossConfig cfg) : IBatchLoss
     /// </summary>
     public Tensor Forward(Tensor sim, Sampling.LabelBatch batch)
     {
-        using var t = tensor(batch.Target, [batch.B, batch.L]);
-        using var pos = tensor(batch.PositiveColumn.Select(c => (long)c).ToArray(), [batch.B]);
+        using var t = tensor(batch.Target, [batch.B, batch.L], device: sim.device);
+        using var pos = tensor(batch.PositiveColumn.Select(c => (long)c).ToArray(), [batch.B], device: sim.device);
         var loss = Direction(sim, t, pos);
         if (Config.LabelToQuery > 0)
         {
             using var tT = t.t().contiguous();
-            using var labelPos = tensor(FirstQueryPerLabel(batch), [batch.L]);
+            using var labelPos = tensor(FirstQueryPerLabel(batch), [batch.L], device: sim.device);
             loss = loss + Direction(sim.t(), tT, labelPos) * Config.LabelToQuery;
         }
         return loss;

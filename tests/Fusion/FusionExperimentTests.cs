@@ -41,7 +41,9 @@ public class FusionExperimentTests
     {
         Assert.Equal("emoji-minilm.yaml", FusionExperiment.ConfigFile("minilm-l6"));
         Assert.Equal("emoji-ci.yaml", FusionExperiment.ConfigFile("scratch"));
-        Assert.Contains("optim.epochs=4", FusionConfig.ProfileOverrides("ci", "minilm-l6"));
+        // ci: MiniLM one epoch on the first 768 items (6 steps; ProfileScheduleTests pins the rest).
+        Assert.Contains("optim.epochs=1", FusionConfig.ProfileOverrides("ci", "minilm-l6"));
+        Assert.Contains("data.max_train=768", FusionConfig.ProfileOverrides("ci", "minilm-l6"));
         Assert.Contains("optim.epochs=15", FusionConfig.ProfileOverrides("ci", "scratch"));
         Assert.DoesNotContain(FusionConfig.ProfileOverrides("cpu", "minilm-l6"), o => o.StartsWith("optim.epochs"));
         // Both files load and describe the same fusion setting on the same data; only the encoder block differs.

@@ -2,6 +2,8 @@ using System.Text;
 using ViXml.Common;
 using ViXml.Models.Hf;
 using ViXml.Notebooks;
+using ViXml.Reporting.Site;
+using R = ViXml.Tests.Reporting.ResultsSiteTests;
 using ViXml.Tests.TestSupport;
 using ViXml.Text;
 using ViXml.SafeTensors;
@@ -21,6 +23,10 @@ internal sealed record FuzzFormat(string Name, string FileName, Func<IReadOnlyLi
 {
     /// <summary>Copies the files a reader needs beside the fuzzed one (run folder, dataset folder, apt folder).</summary>
     public Action<string>? Prepare { get; init; }
+
+    /// <summary>Fraction of the per-format case count this format runs (the site builder writes a whole site per case:
+    /// a third keeps its time near the readers').</summary>
+    public double Share { get; init; } = 1;
 }
 
 internal static class FuzzFormats
@@ -91,6 +97,63 @@ internal static class FuzzFormats
         foreach (var d in Directory.GetDirectories(from)) CopyDir(d, Path.Combine(to, Path.GetFileName(d)));
     }
 
+    // ---- the results site: a mutated CSV, figure or executed notebook in a results folder ------------------------
+
+    private static string HostileCsv =>
+        $"method,\"{R.ImgPwn.Replace("\"", "\"\"")}\",P@1,scale_dataset,scale_profile,scale_seeds,scale_note\n" +
+        $"{R.ScriptPwn},bm25,20.5,tiny,ci,1;2,\"{R.ImgPwn.Replace("\"", "\"\"")}\"\n\"ngame, <b>x</b>\",2,14.8,tiny,ci,1;2,\"{R.ImgPwn.Replace("\"", "\"\"")}\"\n";
+
+    private static void SiteSides(string dir)
+    {
+        var results = Path.Combine(dir, "r");
+        Directory.CreateDirectory(results);
+        File.WriteAllText(Path.Combine(dir, "plotly.js"), "window.Plotly = {newPlot: function () {}};\n");
+        // one of each kind beside the fuzzed file, so every page kind is built
+        File.WriteAllText(Path.Combine(results, "other-table.csv"), "k,v\nx,1\n");
+    }
+
+    /// <summary>Builds the site over the scratch results folder and checks every page is inert (see <see cref="SiteInert"/>).</summary>
+    private static void BuildSite(string dir)
+    {
+        var r = ResultsSite.Build(new ResultsSiteOptions
+        {
+            ResultsDirectory = Path.Combine(dir, "r"), SiteDirectory = Path.Combine(dir, "site"), PlotlyJsPath = Path.Combine(dir, "plotly.js"),
+        });
+        foreach (var page in r.Pages) SiteInert(File.ReadAllText(Path.Combine(r.SiteDirectory, page)), page);
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex RealTag = new(@"<([A-Za-z][A-Za-z0-9]*)([^>]*)>", System.Text.RegularExpressions.RegexOptions.Compiled);
+    private static readonly System.Text.RegularExpressions.Regex Quoted = new("\"[^\"]*\"", System.Text.RegularExpressions.RegexOptions.Compiled);
+    private static readonly System.Text.RegularExpressions.Regex LinkValue = new(@"\s(?:href|src)=""([^""]*)""", System.Text.RegularExpressions.RegexOptions.Compiled);
+    private static readonly HashSet<string> Active = new(StringComparer.OrdinalIgnoreCase) { "iframe", "object", "embed", "base", "form", "link", "svg", "math", "frame", "meta" };
+
+    /// <summary>
+    /// A page is inert when its only scripts are ours (plotly.js by relative path, the vixmlPlot helper and calls), no
+    /// tag carries an event handler, no active element (iframe, object, svg, ...) appears besides our charset/viewport
+    /// metas, and every href/src is relative or a data:image. A violation is not a clear error: the case counts as a crash.
+    /// </summary>
+    private static void SiteInert(string html, string page)
+    {
+        var withoutOurScripts = System.Text.RegularExpressions.Regex.Replace(html, @"<script>(?:\nfunction vixmlPlot|vixmlPlot\().*?</script>", "",
+            System.Text.RegularExpressions.RegexOptions.Singleline);
+        foreach (System.Text.RegularExpressions.Match tag in RealTag.Matches(withoutOurScripts))
+        {
+            var name = tag.Groups[1].Value;
+            var attrs = Quoted.Replace(tag.Groups[2].Value, "\"\"");
+            bool ours = name.Equals("meta", StringComparison.OrdinalIgnoreCase) && (tag.Value.StartsWith("<meta charset=", StringComparison.Ordinal) || tag.Value.StartsWith("<meta name=\"viewport\"", StringComparison.Ordinal))
+                        || name.Equals("script", StringComparison.OrdinalIgnoreCase) && tag.Value.Contains("assets/plotly.min.js\"");
+            if (name.Equals("script", StringComparison.OrdinalIgnoreCase) && !ours) throw new InvalidOperationException($"{page}: a script that is not ours: {tag.Value}");
+            if (Active.Contains(name) && !ours) throw new InvalidOperationException($"{page}: an active element: {tag.Value}");
+            if (System.Text.RegularExpressions.Regex.IsMatch(attrs, @"(?i)\son[a-z]+\s*=")) throw new InvalidOperationException($"{page}: an event handler: {tag.Value}");
+            foreach (System.Text.RegularExpressions.Match link in LinkValue.Matches(tag.Value))
+            {
+                var target = System.Net.WebUtility.HtmlDecode(link.Groups[1].Value);
+                if (target.Contains(':') && !target.StartsWith("data:image/", StringComparison.Ordinal))
+                    throw new InvalidOperationException($"{page}: a link with a scheme: {tag.Value}");
+            }
+        }
+    }
+
     public static readonly FuzzFormat[] All =
     [
         new("xc-sparse", "tst_X_Y.txt",
@@ -146,6 +209,13 @@ internal static class FuzzFormats
                     File.Copy(Repo.Fixture("safetensors", "reference_layout.safetensors"), Path.Combine(dir, "checkpoint", f));
             },
         },
+        new("site-csv", "r/t-scores.csv", () => [T(HostileCsv), T("method,runs,P@1\nbm25,1,20.2345\n\"a,\"\"b\"\"\",2,\n")],
+            (_, dir) => BuildSite(dir)) { Prepare = SiteSides, Share = 1.0 / 3 },
+        new("site-figure", "r/fig-curve.plotly.json",
+            () => [T(R.HostileFigure().ToJsonString()), T(new ViXml.Reporting.Figure("Demo").Line("a", [0, 1, 2], [0.5, 0.25, 0.1]).ToJsonString(indented: true))],
+            (_, dir) => BuildSite(dir)) { Prepare = SiteSides, Share = 1.0 / 3 },
+        new("site-notebook", "r/01-nb.ipynb", () => [T(R.HostileNotebook()), F("site", "results-ci", "01-demo.ipynb")],
+            (_, dir) => BuildSite(dir)) { Prepare = SiteSides, Share = 1.0 / 3 },
         new("apt-packages", "Packages", () => [F("apt-fake", "Packages")],
             (_, dir) => DebianDepsBuilder.Build(AptInputs.FromDirectory(dir), titlesOnly: true, "full"))
         {

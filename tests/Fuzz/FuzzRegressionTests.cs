@@ -32,6 +32,17 @@ public class FuzzRegressionTests : IDisposable
     }
 
     [Fact]
+    public void SiteTableWithADuplicateColumn()   // was ArgumentException from the ResultTable constructor (site-csv fuzzing)
+    {
+        var results = Path.Combine(_dir, "r");
+        Directory.CreateDirectory(results);
+        var csv = Path.Combine(results, "t.csv");
+        File.WriteAllText(csv, "method,runs,runs\nbm25,1,2\n");
+        var e = Assert.Throws<InvalidDataException>(() => ViXml.Reporting.Site.ResultsSite.Build(new() { ResultsDirectory = results }));
+        Assert.Equal($"{csv}:1: column 'runs' appears more than once in the header", e.Message);
+    }
+
+    [Fact]
     public void NotebookWithADuplicateKey()     // was ArgumentException from JsonObject's lazy dictionary
     {
         var p = W("nb.ipynb", B("{\"nbformat\": 4, \"nbformat_minor\": 5, \"metadata\": {}, \"metadata\": {}, \"cells\": []}"));

@@ -158,7 +158,7 @@ public class VisionTowerTests(ITestOutputHelper output)
 
     // ---- ResNet: a tiny basic-block ResNet folder in the imported layout, to test strict loading without the package
 
-    private static string TinyResNet(Action<Dictionary<string, Tensor>>? edit = null, Action<JsonObject>? editConfig = null)
+    internal static string TinyResNet(Action<Dictionary<string, Tensor>>? edit = null, Action<JsonObject>? editConfig = null)
     {
         var dir = Repo.TempDir("vixml-resnet");
         var convs = new JsonObject();

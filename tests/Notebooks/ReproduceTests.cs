@@ -67,6 +67,43 @@ public class ReproduceTests
         var summary = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(results, "reproduce.json")))!;
         Assert.True((bool)summary["succeeded"]!);
         Assert.Equal(2, ((JsonArray)summary["notebooks"]!).Count);
+        // Each notebook's entry lists the files it wrote: what the site shows and the paper tables read (nothing stale).
+        var listed = ((JsonArray)summary["notebooks"]!).Select(n => ((JsonArray)n!["results"]!).Select(f => (string)f!).ToList()).ToList();
+        Assert.Equal(["scores.csv", "scores.html", "scores.md", "scores.parquet"], listed[0]);
+        Assert.Equal(["after.txt"], listed[1]);
+        Assert.Equal(["after.txt", "scores.csv", "scores.html", "scores.md", "scores.parquet"], call.RunFiles!.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void FilesOfAnOlderRunAreNotListedAsThisRunsAndNotFedToThePaperTables()
+    {
+        var (nbs, root) = Layout("01-table.ipynb");
+        var results = Path.Combine(root, "results", "ci");
+        Directory.CreateDirectory(results);
+        File.WriteAllText(Path.Combine(results, "old-scores.csv"), "method,P@1\nBM25,0.99\n");
+        File.WriteAllText(Path.Combine(results, "07-old.ipynb"), "{}");
+        var gen = new RecordingGenerator();
+        var r = Reproduce.Run(Options(nbs, root, gen));
+        Assert.True(r.Succeeded, r.Failure);
+        var ctx = Assert.Single(gen.Calls);
+        Assert.Null(ctx.ResultPath("old-scores.csv"));
+        Assert.Equal(["old-scores.csv"], ctx.StaleIgnored);
+        Assert.Equal(Path.Combine(results, "scores.csv"), ctx.ResultPath("scores.csv"));
+        var step = Assert.Single(r.Steps);
+        Assert.DoesNotContain("old-scores.csv", step.Results);
+        Assert.DoesNotContain("07-old.ipynb", step.Results);
+    }
+
+    [Fact]
+    public void WrittenIsWhatIsNewOrChangedBetweenTwoSnapshots()
+    {
+        var dir = Repo.TempDir("vixml-snap");
+        File.WriteAllText(Path.Combine(dir, "same.csv"), "a");
+        File.WriteAllText(Path.Combine(dir, "rewritten.csv"), "a");
+        var before = Reproduce.Snapshot(dir);
+        File.WriteAllText(Path.Combine(dir, "new.csv"), "b");
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "rewritten.csv"), DateTime.UtcNow.AddSeconds(5));
+        Assert.Equal(["new.csv", "rewritten.csv"], Reproduce.Written(before, Reproduce.Snapshot(dir)));
     }
 
     [Fact]

@@ -189,6 +189,10 @@ public partial class ResultsSiteTests
 
         File.Delete(Path.Combine(results, "demo-bars.plotly.json"));
         File.WriteAllText(Path.Combine(results, "02-broken.ipynb"), "{\"cells\": 3}");
+        Assert.Contains("02-broken.ipynb", Build(results, paper, plotly).Stale); // not this run's (reproduce.json does not list it)
+        var repro = JsonNode.Parse(File.ReadAllText(Path.Combine(results, "reproduce.json")))!;
+        repro["notebooks"]!.AsArray().Add(new JsonObject { ["notebook"] = "02-broken.ipynb", ["output"] = "02-broken.ipynb", ["results"] = new JsonArray() });
+        File.WriteAllText(Path.Combine(results, "reproduce.json"), repro.ToJsonString());
         e = Assert.Throws<InvalidDataException>(() => Build(results, paper, plotly));
         Assert.Contains("02-broken.ipynb: not a notebook", e.Message);
 

@@ -30,7 +30,7 @@ public sealed class BertEmbeddings : HfModule
     /// <summary>ids (B, T) → (B, T, H).</summary>
     public Tensor forward(Tensor ids)
     {
-        using var words = word_embeddings.forward(ids);                            // (B, T, H)
+        using var words = MetaSafe.Embedding(word_embeddings, ids);                            // (B, T, H)
         return forward_embeds(words);
     }
 
@@ -43,7 +43,7 @@ public sealed class BertEmbeddings : HfModule
         var segment0 = token_type_embeddings.weight.select(0, 0);                   // (H): token_type_ids are all 0
         var positions = position_embeddings.weight.narrow(0, 0, t);                // (T, H): position ids 0..T-1
         // Same order of additions as HF: (inputs_embeds + token_type_embeddings) + position_embeddings.
-        var x = LayerNorm.forward(words + segment0 + positions);
+        var x = MetaSafe.LayerNorm(LayerNorm, words + segment0 + positions);
         return dropout.forward(x).MoveToOuterDisposeScope();
     }
 }
@@ -126,7 +126,7 @@ public sealed class BertOutput : HfModule
     public Tensor forward(Tensor h, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(h)) + residual).MoveToOuterDisposeScope();
+        return MetaSafe.LayerNorm(LayerNorm, dropout.forward(dense.forward(h)) + residual).MoveToOuterDisposeScope();
     }
 }
 
@@ -190,6 +190,7 @@ public sealed class BertModel : HfModule, IEncoder
     public int MaxPositions => config.MaxPositionEmbeddings;
     public int VocabSize => config.VocabSize;
     public nn.Module Module => this;
+    public bool GradientCheckpointing { get; set; }
 
     /// <summary>Bidirectional (BERT's own) or causal: the padding mask combined with a lower-triangular one, as HF's
     /// BertModel with is_decoder builds it.</summary>
@@ -213,7 +214,7 @@ public sealed class BertModel : HfModule, IEncoder
         return ForwardEmbeds(words, mask);
     }
 
-    public Tensor EmbedTokens(Tensor ids) => embeddings.word_embeddings.forward(ids);
+    public Tensor EmbedTokens(Tensor ids) => MetaSafe.Embedding(embeddings.word_embeddings, ids);
 
     public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask)
     {
@@ -229,7 +230,9 @@ public sealed class BertModel : HfModule, IEncoder
         var x = embeddings.forward_embeds(inputsEmbeds);
         foreach (var l in encoder.layer)
         {
-            var next = l.forward(x, additive);
+            var next = GradientCheckpointing
+                ? ActivationCheckpoint.Run((h, e) => l.forward(h, e[0]), x, [additive], l.parameters())
+                : l.forward(x, additive);
             x.Dispose();
             x = next;
         }

@@ -28,7 +28,7 @@ public sealed class Embeddings : HfModule
 
     public Tensor forward(Tensor ids)
     {
-        using var words = word_embeddings.forward(ids);
+        using var words = MetaSafe.Embedding(word_embeddings, ids);
         return forward_embeds(words);
     }
 
@@ -37,7 +37,7 @@ public sealed class Embeddings : HfModule
     {
         using var scope = NewDisposeScope();
         var positions = position_embeddings.weight.narrow(0, 0, words.size(1)); // (T, H)
-        var x = LayerNorm.forward(words + positions);
+        var x = MetaSafe.LayerNorm(LayerNorm, words + positions);
         return dropout.forward(x).MoveToOuterDisposeScope();
     }
 }
@@ -61,7 +61,7 @@ public sealed class MultiHeadSelfAttention : HfModule
     /// <summary>x (B, T, H), padding (B, 1, 1, T) bool (true = padding) or an additive float mask (B, 1, T, T) → (B, T, H).</summary>
     public Tensor forward(Tensor x, Tensor padding)
     {
-        using var attend = padding.dtype == ScalarType.Bool ? padding.logical_not() : padding.view(padding.shape);
+        using var attend = padding.dtype == ScalarType.Bool ? MetaSafe.Not(padding) : padding.view(padding.shape);
         using var ctx = FusedSelfAttention.Forward(x, q_lin, k_lin, v_lin, _heads, attend, dropout);
         return out_lin.forward(ctx);
     }
@@ -105,8 +105,8 @@ public sealed class TransformerBlock : HfModule
     public Tensor forward(Tensor x, Tensor padding)
     {
         using var scope = NewDisposeScope();
-        var sa = sa_layer_norm.forward(attention.forward(x, padding) + x);
-        return output_layer_norm.forward(ffn.forward(sa) + sa).MoveToOuterDisposeScope();
+        var sa = MetaSafe.LayerNorm(sa_layer_norm, attention.forward(x, padding) + x);
+        return MetaSafe.LayerNorm(output_layer_norm, ffn.forward(sa) + sa).MoveToOuterDisposeScope();
     }
 }
 
@@ -130,6 +130,7 @@ public sealed class DistilBertModel : HfModule, IEncoder
     public int MaxPositions => config.MaxPositionEmbeddings;
     public int VocabSize => config.VocabSize;
     public nn.Module Module => this;
+    public bool GradientCheckpointing { get; set; }
 
     /// <summary>Bidirectional (DistilBERT's own) or causal (padding and j ≤ i).</summary>
     public AttentionDirection Attention { get; set; } = AttentionDirection.Bidirectional;
@@ -166,7 +167,7 @@ public sealed class DistilBertModel : HfModule, IEncoder
         return ForwardEmbeds(words, mask);
     }
 
-    public Tensor EmbedTokens(Tensor ids) => embeddings.word_embeddings.forward(ids);
+    public Tensor EmbedTokens(Tensor ids) => MetaSafe.Embedding(embeddings.word_embeddings, ids);
 
     public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask)
     {
@@ -183,7 +184,9 @@ public sealed class DistilBertModel : HfModule, IEncoder
         var x = embeddings.forward_embeds(inputsEmbeds);
         foreach (var l in transformer.layer)
         {
-            var next = l.forward(x, padding);
+            var next = GradientCheckpointing
+                ? ActivationCheckpoint.Run((h, e) => l.forward(h, e[0]), x, [padding], l.parameters())
+                : l.forward(x, padding);
             x.Dispose();
             x = next;
         }

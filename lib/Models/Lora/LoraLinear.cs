@@ -10,8 +10,10 @@ namespace ViXml.Models.Lora;
 /// A linear layer that can carry a LoRA adapter: y = x Wᵀ + b + scale · B(A(dropout(x))).
 /// Parameter names are HF's ("weight", "bias") so base checkpoints load by name, and the adapter's are PEFT's
 /// ("lora_A.weight" (r, in), "lora_B.weight" (out, r)) so adapters save and load in PEFT's key format.
-/// A is Kaiming-uniform (a = √5, as PEFT), B zeros: a fresh adapter leaves the output unchanged. The adapter runs in
-/// its own dtype (float32 by default, as PEFT's autocast of adapters) and the sum is cast back to the base dtype.
+/// A is Kaiming-uniform (a = √5, as PEFT), B zeros: a fresh adapter leaves the output unchanged. The adapter's weights
+/// are kept in their own dtype (float32 masters by default, so AdamW's moments are float32 too) and cast to the input's
+/// compute dtype in forward: a bfloat16 base computes the branch in bfloat16 and saves bfloat16 activations, instead
+/// of each of q/k/v saving its own float32 copy of the same input. With a float32 base the casts are no-ops.
 /// </summary>
 public sealed class LoraLinear : HfModule<Tensor, Tensor>
 {
@@ -63,10 +65,11 @@ public sealed class LoraLinear : HfModule<Tensor, Tensor>
         if (!HasAdapter || Merged) return F.linear(x, weight, bias);
         using var scope = NewDisposeScope();
         var y = F.linear(x, weight, bias);
-        var h = x.to(lora_A!.weight.dtype);
-        if (DropoutP > 0 && training) h = F.dropout(h, DropoutP, true);
-        var delta = lora_B!.forward(lora_A.forward(h)) * Scale;
-        return (y + delta).to(y.dtype).MoveToOuterDisposeScope();
+        var h = DropoutP > 0 && training ? F.dropout(x, DropoutP, true) : x;
+        var a = lora_A!.weight.to(x.dtype);                                          // (r, in), differentiable cast
+        var b = lora_B!.weight.to(x.dtype);                                          // (out, r)
+        var delta = F.linear(F.linear(h, a), b) * Scale;
+        return (y + delta).MoveToOuterDisposeScope();
     }
 
     /// <summary>The update scale·B·A (out, in) in float32.</summary>

@@ -23,8 +23,8 @@ public sealed record Qwen2EncoderSettings
     public PositionMode? Positions { get; init; }
     /// <summary>LoRA adapter; null trains (or freezes) the whole backbone.</summary>
     public LoraConfig? Lora { get; init; }
-    /// <summary>Compute dtype of the backbone (the paper: bfloat16; adapters stay float32).</summary>
-    public ScalarType Dtype { get; init; } = ScalarType.BFloat16;
+    /// <summary>Compute dtype of the frozen backbone: float32 by default (the paper: bfloat16 on GPU; adapters stay float32).</summary>
+    public ScalarType Dtype { get; init; } = ScalarType.Float32;
     /// <summary>tokenizer.json; empty: the model folder's, else the pinned Qwen asset (tools/assets).</summary>
     public string Tokenizer { get; init; } = "";
     /// <summary>Seed of the from-scratch init and of the adapters' A matrices.</summary>

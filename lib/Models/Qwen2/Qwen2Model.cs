@@ -11,7 +11,9 @@ namespace ViXml.Models.Qwen2;
 /// <summary>Qwen2RMSNorm: weight (H), computed in float32.</summary>
 public sealed class Qwen2RMSNorm : HfModule<Tensor, Tensor>
 {
-    public Tensor weight { get; }
+    // Fields named exactly as registered (HF keys): Module.to() replaces Parameter objects and re-binds such fields;
+    // a get-only property made .to() throw "Property set method not found".
+    public readonly Parameter weight;
     public readonly double eps;
 
     public Qwen2RMSNorm(long hidden, double eps, ScalarType? dtype = null) : base(nameof(Qwen2RMSNorm))
@@ -23,15 +25,25 @@ public sealed class Qwen2RMSNorm : HfModule<Tensor, Tensor>
     public override Tensor forward(Tensor x) => Qwen2Ops.RmsNorm(x, weight, eps);
 }
 
+/// <summary>How Qwen2 attention is computed (HF's attn_implementation).</summary>
+public enum Qwen2AttentionKind
+{
+    /// <summary>F.scaled_dot_product_attention with the additive mask (default): no (B, nh, T, T) probability tensors
+    /// kept for backward on CPU's flash kernel; softmax accumulates in float32 for bfloat16 inputs.</summary>
+    Sdpa,
+    /// <summary>HF's eager path: scores, fp32 softmax, dropout and the product as separate ops (kept for the bench and
+    /// as a reference).</summary>
+    Eager,
+}
+
 /// <summary>Grouped-query self-attention with rotary positions; bias on q/k/v, none on o.</summary>
 public sealed class Qwen2Attention : HfModule
 {
-    public LoraLinear q_proj { get; }
-    public LoraLinear k_proj { get; }
-    public LoraLinear v_proj { get; }
-    public LoraLinear o_proj { get; }
+    public readonly LoraLinear q_proj, k_proj, v_proj, o_proj;
     private readonly int _heads, _kvHeads, _headDim;
     private readonly double _dropout;
+    /// <summary>SDPA (default) or eager; <see cref="Qwen2Model.UseAttention"/> sets it for every layer.</summary>
+    public Qwen2AttentionKind Kind = Qwen2AttentionKind.Sdpa;
 
     public Qwen2Attention(Qwen2Config c, ScalarType? dtype) : base(nameof(Qwen2Attention))
     {
@@ -59,12 +71,23 @@ public sealed class Qwen2Attention : HfModule
         var v = v_proj.forward(x).view(B, T, _kvHeads, _headDim).transpose(1, 2);    // (B, nkv, T, hd)
         q = Qwen2Ops.ApplyRope(q, cos, sin);
         k = Qwen2Ops.ApplyRope(k, cos, sin);
+        // TorchSharp 0.107's SDPA has no enable_gqa: K/V are repeated to the query's head count (a view + one copy).
         k = Qwen2Ops.RepeatKv(k, _heads / _kvHeads);                                  // (B, nh, T, hd)
         v = Qwen2Ops.RepeatKv(v, _heads / _kvHeads);
-        var scores = q.matmul_checked(k.transpose(2, 3)) * Math.Pow(_headDim, -0.5) + mask;    // (B, nh, T, T)
-        var probs = scores.softmax(-1, ScalarType.Float32).to(q.dtype);
-        if (_dropout > 0 && training) probs = F.dropout(probs, _dropout, true);
-        var o = probs.matmul_checked(v).transpose(1, 2).contiguous().reshape(B, T, (long)_heads * _headDim); // (B, T, H)
+        double p = _dropout > 0 && training ? _dropout : 0.0;
+        Tensor ctx;                                                                    // (B, nh, T, hd)
+        if (Kind == Qwen2AttentionKind.Sdpa)
+            // Our prompt layout puts pads between text and suffix, so the causal + padding mask is passed in full
+            // (no is_causal shortcut). Scale 1/√hd is SDPA's default, as HF's.
+            ctx = MetaSafe.Attention(q, k, v, mask, p);
+        else
+        {
+            var scores = q.matmul_checked(k.transpose(2, 3)) * Math.Pow(_headDim, -0.5) + mask;    // (B, nh, T, T)
+            var probs = scores.softmax(-1, ScalarType.Float32).to(q.dtype);
+            if (p > 0) probs = F.dropout(probs, p, true);
+            ctx = probs.matmul_checked(v);
+        }
+        var o = ctx.transpose(1, 2).contiguous().reshape(B, T, (long)_heads * _headDim); // (B, T, H)
         return o_proj.forward(o).MoveToOuterDisposeScope();
     }
 }
@@ -72,9 +95,7 @@ public sealed class Qwen2Attention : HfModule
 /// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)); no biases.</summary>
 public sealed class Qwen2MLP : HfModule<Tensor, Tensor>
 {
-    public LoraLinear gate_proj { get; }
-    public LoraLinear up_proj { get; }
-    public LoraLinear down_proj { get; }
+    public readonly LoraLinear gate_proj, up_proj, down_proj;
 
     public Qwen2MLP(Qwen2Config c, ScalarType? dtype) : base(nameof(Qwen2MLP))
     {
@@ -93,10 +114,9 @@ public sealed class Qwen2MLP : HfModule<Tensor, Tensor>
 /// <summary>Pre-norm decoder block: x + attn(norm(x)), then x + mlp(norm(x)).</summary>
 public sealed class Qwen2DecoderLayer : HfModule
 {
-    public Qwen2Attention self_attn { get; }
-    public Qwen2MLP mlp { get; }
-    public Qwen2RMSNorm input_layernorm { get; }
-    public Qwen2RMSNorm post_attention_layernorm { get; }
+    public readonly Qwen2Attention self_attn;
+    public readonly Qwen2MLP mlp;
+    public readonly Qwen2RMSNorm input_layernorm, post_attention_layernorm;
 
     public Qwen2DecoderLayer(Qwen2Config c, ScalarType? dtype) : base(nameof(Qwen2DecoderLayer))
     {
@@ -123,9 +143,9 @@ public sealed class Qwen2DecoderLayer : HfModule
 public sealed class Qwen2Model : HfModule, IEncoder
 {
     public Qwen2Config Config { get; }
-    public Embedding embed_tokens { get; }
-    public HfModuleList<Qwen2DecoderLayer> layers { get; }
-    public Qwen2RMSNorm norm { get; }
+    public readonly Embedding embed_tokens;
+    public readonly HfModuleList<Qwen2DecoderLayer> layers;
+    public readonly Qwen2RMSNorm norm;
 
     /// <summary>Builds the module with placeholder weights (call <see cref="InitWeights"/> or load a checkpoint).</summary>
     public Qwen2Model(Qwen2Config config, ScalarType dtype = ScalarType.Float32) : base(nameof(Qwen2Model))
@@ -138,8 +158,11 @@ public sealed class Qwen2Model : HfModule, IEncoder
         norm = register_module("norm", new Qwen2RMSNorm(config.HiddenSize, config.RmsNormEps, dtype));
     }
 
-    /// <summary>The compute dtype (that of the embedding table).</summary>
-    public ScalarType DType => embed_tokens.weight.dtype;
+    /// <summary>The compute dtype (that of the final norm's weight; the base is one dtype throughout).</summary>
+    public ScalarType DType => norm.weight.dtype;
+
+    /// <summary>The device the parameters live on (helper tensors of forward are made there).</summary>
+    public Device Device => norm.weight.device;
 
     /// <summary>HF's _init_weights for from-scratch training: linears and embeddings N(0, initializer_range), biases 0,
     /// norms 1. LoRA adapters added later keep their own init.</summary>
@@ -156,8 +179,14 @@ public sealed class Qwen2Model : HfModule, IEncoder
         }
     }
 
+    /// <summary>Chooses SDPA (the default) or HF's eager attention for every layer.</summary>
+    public void UseAttention(Qwen2AttentionKind kind)
+    {
+        foreach (var layer in layers) layer.self_attn.Kind = kind;
+    }
+
     /// <summary>Token embeddings: ids (B, T) int64 → (B, T, H).</summary>
-    public Tensor Embed(Tensor inputIds) => embed_tokens.forward(inputIds);
+    public Tensor Embed(Tensor inputIds) => MetaSafe.Embedding(embed_tokens, inputIds);
 
     /// <summary>
     /// Last hidden states after the final norm (B, T, H), from token ids or from inputs_embeds (prompt templates).
@@ -173,10 +202,15 @@ public sealed class Qwen2Model : HfModule, IEncoder
             throw new ArgumentException($"attention mask [{string.Join(", ", attentionMask.shape)}] does not match the input ({B}, {T})");
         if (T > Config.MaxPositionEmbeddings)
             throw new ArgumentException($"sequence of {T} tokens exceeds max_position_embeddings {Config.MaxPositionEmbeddings}");
-        positionIds ??= arange(T, dtype: ScalarType.Int64).view(1, T).expand(B, T);
+        var device = x.device;
+        positionIds = positionIds is null ? arange(T, dtype: ScalarType.Int64, device: device).view(1, T).expand(B, T) : positionIds.to(device);
+        attentionMask = attentionMask.to(device);
         var (cos, sin) = Qwen2Ops.RopeCosSin(positionIds, Config.HeadDim, Config.RopeTheta, DType);
         var mask = Qwen2Ops.AdditiveMask(attentionMask, DType, causal: Attention == AttentionDirection.Causal);
-        foreach (var layer in layers) x = layer.forward(x, cos, sin, mask);
+        foreach (var layer in layers)
+            x = GradientCheckpointing
+                ? ActivationCheckpoint.Run((h, e) => layer.forward(h, e[0], e[1], e[2]), x, [cos, sin, mask], layer.parameters())
+                : layer.forward(x, cos, sin, mask);
         return norm.forward(x).MoveToOuterDisposeScope();
     }
 
@@ -194,6 +228,8 @@ public sealed class Qwen2Model : HfModule, IEncoder
     public int MaxPositions => Config.MaxPositionEmbeddings;
     public int VocabSize => Config.VocabSize;
     nn.Module IEncoder.Module => this;
+    /// <summary>Per-decoder-layer activation checkpointing (see <see cref="IEncoder.GradientCheckpointing"/>).</summary>
+    public bool GradientCheckpointing { get; set; }
 
     /// <summary>Causal (a decoder's own mask, HF's) or bidirectional (padding mask only: every token sees the whole prompt).</summary>
     public AttentionDirection Attention { get; set; } = AttentionDirection.Causal;
@@ -202,7 +238,7 @@ public sealed class Qwen2Model : HfModule, IEncoder
     public Tensor Forward(Tensor ids, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        return forward(ids, mask.to(ScalarType.Int64)).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return forward(ids, mask.to(ScalarType.Int64)).AtLeastFloat32().MoveToOuterDisposeScope();
     }
 
     /// <summary>ids (B, T) → token vectors (B, T, H) in the compute dtype (HF's inputs_embeds).</summary>
@@ -212,7 +248,7 @@ public sealed class Qwen2Model : HfModule, IEncoder
     public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        return forward(null, mask.to(ScalarType.Int64), null, inputsEmbeds).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return forward(null, mask.to(ScalarType.Int64), null, inputsEmbeds).AtLeastFloat32().MoveToOuterDisposeScope();
     }
 
     /// <summary>config.json + model.safetensors in HF layout, stored in the compute dtype.</summary>

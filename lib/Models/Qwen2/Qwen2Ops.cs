@@ -31,7 +31,7 @@ public static class Qwen2Ops
     public static (Tensor Cos, Tensor Sin) RopeCosSin(Tensor positionIds, int headDim, double theta, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var exponents = arange(0, headDim, 2, dtype: ScalarType.Int64).to(ScalarType.Float32) / (double)headDim;  // (hd/2)
+        var exponents = arange(0, headDim, 2, dtype: ScalarType.Int64, device: positionIds.device).to(ScalarType.Float32) / (double)headDim;  // (hd/2)
         var invFreq = 1.0 / pow(theta, exponents);                                                       // (hd/2)
         var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq.view(1, 1, -1);              // (B, T, hd/2)
         var emb = cat([freqs, freqs], -1);                                                               // (B, T, hd)
@@ -88,37 +88,19 @@ public static class Qwen2Ops
         var keys = attentionMask.ne(0).view(B, 1, 1, T);                            // (B, 1, 1, T)
         if (!causal)
             return zeros([B, 1, 1, T], dtype: dtype, device: attentionMask.device)
-                .masked_fill(keys.logical_not(), MinValue(dtype)).MoveToOuterDisposeScope();
+                .masked_fill(MetaSafe.Not(keys), MinValue(dtype)).MoveToOuterDisposeScope();
         var lower = ones([T, T], dtype: ScalarType.Bool, device: attentionMask.device).tril(); // (T, T)
         var allowed = lower.view(1, 1, T, T) & keys;                                // (B, 1, T, T)
         return zeros([B, 1, T, T], dtype: dtype, device: attentionMask.device)
-            .masked_fill(allowed.logical_not(), MinValue(dtype)).MoveToOuterDisposeScope();
+            .masked_fill(MetaSafe.Not(allowed), MinValue(dtype)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Mean of the hidden states over attended positions, in float32. h (B, T, H), mask (B, T) → (B, H).</summary>
-    public static Tensor MeanPool(Tensor h, Tensor attentionMask)
-    {
-        using var scope = NewDisposeScope();
-        var m = attentionMask.to(ScalarType.Float32).unsqueeze(-1);                     // (B, T, 1)
-        var sum = (h.to(ScalarType.Float32) * m).sum(1);                                 // (B, H)
-        return (sum / m.sum(1).clamp(min: 1.0)).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Hidden state at the last attended position of each row (right, left or template padding alike), in
-    /// float32. h (B, T, H), mask (B, T) → (B, H).</summary>
-    public static Tensor LastPool(Tensor h, Tensor attentionMask)
-    {
-        using var scope = NewDisposeScope();
-        long B = h.size(0), T = h.size(1);
-        var last = (attentionMask.ne(0).to(ScalarType.Int64) * arange(T, dtype: ScalarType.Int64).view(1, T)).argmax(1); // (B)
-        return h[arange(B, dtype: ScalarType.Int64), last].to(ScalarType.Float32).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Pools by name: "mean" (the paper) or "last".</summary>
+    /// <summary>Pools by name, "mean" (the paper) or "last", through the library's one pooling
+    /// (<see cref="ViXml.Models.Pooling.Pool"/>), in float32.</summary>
     public static Tensor Pool(Tensor h, Tensor attentionMask, string pooling) => pooling switch
     {
-        "mean" => MeanPool(h, attentionMask),
-        "last" => LastPool(h, attentionMask),
+        "mean" => ViXml.Models.Pooling.Pool(h, attentionMask, ViXml.Models.PoolingMode.Mean),
+        "last" => ViXml.Models.Pooling.Pool(h, attentionMask, ViXml.Models.PoolingMode.Last),
         _ => throw new ArgumentException($"pooling '{pooling}' is not supported by a decoder (mean or last)"),
     };
 }

@@ -46,7 +46,8 @@ public sealed class Qwen2PromptEncoder
         var layout = PromptPlanner.Plan(Template, texts.Select(t => t.Length).ToList(), present, PadTextTo);
         using var scope = NewDisposeScope();
         long B = layout.Batch, T = layout.Length;
-        var ids = tensor(layout.TokenIds(Template, texts, PadId), [B, T]);
+        var device = Model.Device;                                                           // host layout → the model's device
+        var ids = tensor(layout.TokenIds(Template, texts, PadId), [B, T], device: device);
         var embeds = Model.Embed(ids);                                                       // (B, T, H)
         if (Template.Template.HasImages)
         {
@@ -56,14 +57,14 @@ public sealed class Qwen2PromptEncoder
             if (!images.shape.SequenceEqual(want))
                 throw new ArgumentException($"images are [{string.Join(", ", images.shape)}], expected [{string.Join(", ", want)}]");
             var slots = layout.ImageSlots().ToList();
-            var rows = tensor(slots.Select(s => (long)s.Row).ToArray());
-            var pos = tensor(slots.Select(s => (long)s.Position).ToArray());
-            var src = tensor(slots.Select(s => (long)s.Slot).ToArray());
-            var vectors = images.to(embeds.dtype)[rows, src];                        // (n, H)
+            var rows = tensor(slots.Select(s => (long)s.Row).ToArray(), device: device);
+            var pos = tensor(slots.Select(s => (long)s.Position).ToArray(), device: device);
+            var src = tensor(slots.Select(s => (long)s.Slot).ToArray(), device: device);
+            var vectors = images.to(embeds.dtype, device)[rows, src];                // (n, H)
             embeds = embeds.index_put_(vectors, rows, pos);
         }
-        var mask = tensor(layout.AttentionMask, [B, T]);
-        var positions = tensor(layout.PositionIds, [B, T]);
+        var mask = tensor(layout.AttentionMask, [B, T], device: device);
+        var positions = tensor(layout.PositionIds, [B, T], device: device);
         return (embeds.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope(), positions.MoveToOuterDisposeScope(), layout);
     }
 

@@ -54,6 +54,7 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
     public int VocabSize => Model.VocabSize;
     public nn.Module Module => Model;
     public AttentionDirection Attention { get => Model.Attention; set => Model.Attention = value; }
+    public bool GradientCheckpointing { get => Model.GradientCheckpointing; set => Model.GradientCheckpointing = value; }
 
     public Tensor Forward(Tensor ids, Tensor mask) => Model.Forward(ids, mask);
     public Tensor EmbedTokens(Tensor ids) => Model.EmbedTokens(ids);
@@ -66,7 +67,7 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
         if (ImageSlots == 0) return EncodePooledCore(ids, mask, mode, null, null);
         using var scope = NewDisposeScope();
         var b = ids.size(0);
-        return EncodePooledCore(ids, mask, mode, zeros(b, ImageSlots, HiddenSize), zeros(b, ImageSlots, dtype: ScalarType.Int64))
+        return EncodePooledCore(ids, mask, mode, zeros(b, ImageSlots, HiddenSize, device: Model.Device), zeros(b, ImageSlots, dtype: ScalarType.Int64))
             .MoveToOuterDisposeScope();
     }
 
@@ -84,6 +85,10 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
     {
         if (mode == PoolingMode.Cls) throw new ArgumentException("a decoder has no [CLS] token: use mean or last pooling");
         var (B, T) = (ids.size(0), ids.size(1));
+        // The prompt layout is planned on the host from the token ids, the text mask and the image-present mask (a
+        // device tensor is copied back once); the assembled prompt is then built on the model's device.
+        HostReadable(ids, "token ids"); HostReadable(mask, "attention mask");
+        if (imageMask is not null) HostReadable(imageMask, "image mask");
         var flatIds = ids.to(ScalarType.Int64).ToArray<long>();
         var flatMask = mask.to(ScalarType.Int64).ToArray<long>();
         var texts = new List<int[]>((int)B);
@@ -108,6 +113,12 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
             present = Enumerable.Range(0, (int)B).Select(b => Enumerable.Range(0, s).Select(j => im[b * s + j] != 0).ToArray()).ToList();
         }
         return encoder.Encode(texts, images, present);
+    }
+
+    private static void HostReadable(Tensor t, string what)
+    {
+        if (t.device_type == DeviceType.META)
+            throw new ArgumentException($"a prompted decoder plans its prompt from the {what} on the host: pass them as CPU tensors (the model itself may live on any device, meta included)");
     }
 
     /// <summary>Base weights (HF layout), the LoRA adapter (PEFT files) if any, and the template as YAML.</summary>

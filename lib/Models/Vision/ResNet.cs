@@ -207,7 +207,9 @@ public sealed class ResNetModel : HfModule<Tensor, Tensor>, IImageEncoder
     public readonly PaddedConv2d conv1;
     public readonly FrozenBatchNorm2d bn1;
     private readonly HfModuleList<BasicBlock>[] _layers;
-    private readonly Tensor _mean;          // (3, S, S) in the model's channel order; not in state_dict (preprocess.safetensors)
+    // (3, S, S) in the model's channel order; a non-persistent buffer (preprocess.safetensors). Named as registered:
+    // Module.to() replaces buffers and re-binds only the field of that name.
+    private readonly Tensor mean_image;
     private readonly long[] _perm;
     public ResNetConfig Config { get; }
 
@@ -223,7 +225,7 @@ public sealed class ResNetModel : HfModule<Tensor, Tensor>, IImageEncoder
             for (int b = 0; b < c.Blocks[s]; b++) list.append(new BasicBlock(c, $"layer{s + 1}.{b}"));
             _layers[s] = register_module($"layer{s + 1}", list);
         }
-        _mean = register_buffer("mean_image", zeros(3, c.InputSize, c.InputSize), persistent: false);
+        mean_image = register_buffer("mean_image", zeros(3, c.InputSize, c.InputSize), persistent: false);
         _perm = c.ChannelPermutationFromRgb.Select(p => (long)p).ToArray();
     }
 
@@ -237,7 +239,7 @@ public sealed class ResNetModel : HfModule<Tensor, Tensor>, IImageEncoder
     public override Tensor forward(Tensor rgb)
     {
         using var scope = NewDisposeScope();
-        var x = rgb.index_select(1, tensor(_perm, device: rgb.device)) * Config.Scale - _mean;  // (B, 3, S, S) model order
+        var x = rgb.index_select(1, tensor(_perm, device: rgb.device)) * Config.Scale - mean_image;  // (B, 3, S, S) model order
         x = F.relu(bn1.forward(conv1.forward(x)));
         var (t, l, b, r) = (Config.MaxPoolPads[0], Config.MaxPoolPads[1], Config.MaxPoolPads[2], Config.MaxPoolPads[3]);
         x = F.pad(x, [l, r, t, b], value: double.NegativeInfinity);
@@ -274,7 +276,7 @@ public sealed class ResNetModel : HfModule<Tensor, Tensor>, IImageEncoder
             if (prep.Count != 1) throw new VisionModelException(prepPath, $"unexpected tensor(s): {string.Join(", ", prep.Keys.Where(k => k != "mean_image"))}");
             if (!mean.shape.SequenceEqual(new long[] { 3, cfg.InputSize, cfg.InputSize }))
                 throw new VisionModelException(prepPath, $"mean_image is [{string.Join(", ", mean.shape)}], expected [3, {cfg.InputSize}, {cfg.InputSize}]");
-            using (no_grad()) model._mean.copy_(mean);
+            using (no_grad()) model.mean_image.copy_(mean);
         }
         model.eval();
         return model;

@@ -25,7 +25,11 @@ public sealed record ResultsSiteOptions
 
 /// <summary>What was built: the site folder, its pages and how many tables and charts they carry.</summary>
 public sealed record ResultsSiteResult(string SiteDirectory, string IndexPage, IReadOnlyList<string> Pages,
-    int Notebooks, int Tables, int Charts, IReadOnlyList<string> Warnings);
+    int Notebooks, int Tables, int Charts, IReadOnlyList<string> Warnings)
+{
+    /// <summary>Files in the results folder that the run's reproduce.json does not list (an older run's): not shown.</summary>
+    public IReadOnlyList<string> Stale { get; init; } = [];
+}
 
 /// <summary>
 /// <c>vixml report</c>: a static, offline results site under results/&lt;profile&gt;/site/ — an index with the run's
@@ -41,6 +45,9 @@ public static partial class ResultsSite
 
     private static readonly string[] DataExtensions = [".csv", ".parquet", ".md", ".png", ".plotly.json"];
 
+    /// <summary>Largest table CSV and figure JSON the site reads (ours are kilobytes).</summary>
+    public const long MaxDataBytes = 32L << 20;
+
     public static ResultsSiteResult Build(ResultsSiteOptions o)
     {
         var results = Path.GetFullPath(o.ResultsDirectory);
@@ -48,87 +55,220 @@ public static partial class ResultsSite
             throw new DirectoryNotFoundException($"results folder not found: {results} (run ./vixml reproduce first)");
         var site = Path.GetFullPath(o.SiteDirectory ?? Path.Combine(results, "site"));
         var warnings = new List<string>();
-        var notebooks = Directory.GetFiles(results, "*.ipynb").Where(p => NumberedNotebook().IsMatch(Path.GetFileName(p)))
-            .Order(StringComparer.Ordinal).ToList();
-        var items = ResultItems(results, warnings);
+        var files = DataFiles(results, warnings);
+        var run = RunListing.Read(Path.Combine(results, "reproduce.json"));
+        var notebooks = files.Where(f => NumberedNotebook().IsMatch(f)).Order(StringComparer.Ordinal).ToList();
+        var items = ResultItems(files, warnings);
+        var stale = new List<string>();
+        if (run.Fresh is { } fresh)
+        {
+            // Only what this run wrote: executed notebooks and saved results of an older run stay out of the site.
+            stale.AddRange(notebooks.Where(n => !fresh.Contains(n)));
+            notebooks = notebooks.Where(fresh.Contains).ToList();
+            var kept = new List<ResultItem>();
+            foreach (var item in items)
+            {
+                var current = item.Files.Where(fresh.Contains).ToList();
+                stale.AddRange(item.Files.Where(f => !fresh.Contains(f)));
+                var table = item.IsTable && current.Contains(item.Name + ".csv");
+                var chart = item.IsChart && current.Contains(item.Name + ".plotly.json");
+                if (table || chart) kept.Add(item with { IsTable = table, IsChart = chart, Files = current });
+                else stale.AddRange(current);
+            }
+            items = kept;
+            stale.Sort(StringComparer.Ordinal);
+            if (stale.Count > 0)
+                warnings.Add($"{stale.Count} file(s) in {results} were not written by the run reproduce.json describes and are not shown: " +
+                             string.Join(", ", stale.Take(8)) + (stale.Count > 8 ? ", …" : ""));
+        }
+        else warnings.Add(run.Why!);
         if (notebooks.Count == 0 && items.Count == 0)
-            throw new FileNotFoundException($"{results} holds no executed notebooks (NN-*.ipynb) and no saved tables or charts");
+            throw new FileNotFoundException($"{results} holds no executed notebooks (NN-*.ipynb) and no saved tables or charts" +
+                                            (stale.Count > 0 ? $" from the run reproduce.json describes ({stale.Count} stale file(s) ignored)" : ""));
 
-        // Build into a sibling temp folder, then swap it in, so a failed build never leaves half a site.
-        var temp = site + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(temp);
+        // Build beside the site, then exchange it in (DirectorySwap), so a failed or killed build never leaves half a
+        // site or no site; leftovers of killed builds (ours: .site.build-PID, .site.old-PID, and the site.tmp-XXXXXXXX
+        // of earlier versions) are removed here.
+        string temp;
         try
         {
-            Directory.CreateDirectory(Path.Combine(temp, "files"));
-            Directory.CreateDirectory(Path.Combine(temp, "notebooks"));
+            CleanLegacyTemp(site);
+            temp = DirectorySwap.Begin(site);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not OutputPathException)
+        {
+            throw new OutputPathException($"cannot write the results site {site}: {e.Message}", e);
+        }
+        try
+        {
+            void Write(string relative, string text) => Out(site, () => File.WriteAllText(Path.Combine(temp, relative), text));
+            void Copy(string from, string relative) => Out(site, () => File.Copy(from, Path.Combine(temp, relative)));
+            Out(site, () => Directory.CreateDirectory(Path.Combine(temp, "files")));
+            Out(site, () => Directory.CreateDirectory(Path.Combine(temp, "notebooks")));
             foreach (var item in items)
                 foreach (var f in item.Files)
-                    File.Copy(Path.Combine(results, f), Path.Combine(temp, "files", f));
+                    Copy(Path.Combine(results, f), Path.Combine("files", f));
 
             var pages = new List<string>();
             var rendered = new List<(string File, RenderedNotebook Nb)>();
-            foreach (var nb in notebooks)
+            foreach (var nbFile in notebooks)
             {
+                var nb = Path.Combine(results, nbFile);
                 var name = Path.GetFileNameWithoutExtension(nb);
                 var r = NotebookHtml.Render(nb);
-                File.Copy(nb, Path.Combine(temp, "files", Path.GetFileName(nb)));
+                Copy(nb, Path.Combine("files", nbFile));
                 var page = $"notebooks/{name}.html";
-                File.WriteAllText(Path.Combine(temp, page), NotebookPage(name, r));
+                Write(page, NotebookPage(name, r));
                 pages.Add(page);
                 rendered.Add((name, r));
-                if (r.Errors > 0) warnings.Add($"{Path.GetFileName(nb)}: {r.Errors} error output(s)");
+                if (r.Errors > 0) warnings.Add($"{nbFile}: {r.Errors} error output(s)");
+                warnings.AddRange(r.Notes.Select(n => $"{nbFile}: {n}"));
             }
 
             var paper = new List<(string Page, string Title)>();
             if (o.PaperTablesDirectory is { } ptd && Directory.Exists(ptd))
             {
-                Directory.CreateDirectory(Path.Combine(temp, "paper"));
+                Out(site, () => Directory.CreateDirectory(Path.Combine(temp, "paper")));
                 foreach (var md in Directory.GetFiles(ptd, "*.md").Order(StringComparer.Ordinal))
                 {
+                    if (!IsPlainFile(md)) { warnings.Add($"{md}: not a regular file; skipped"); continue; }
                     var name = Path.GetFileNameWithoutExtension(md);
-                    var text = File.ReadAllText(md);
+                    var text = ReadText(md);
                     var title = text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith('#'))?.TrimStart('#').Trim() ?? name;
-                    var page = $"paper/{name}.html";
-                    File.WriteAllText(Path.Combine(temp, page), Page(title, "../", false,
+                    var page = $"paper/{Url(name)}.html";
+                    Write(Path.Combine("paper", name + ".html"), Page(title, "../", false,
                         $"<p class=\"crumbs\"><a href=\"../index.html\">results</a> · paper-tables/{SiteHtml.E(name)}.md</p>\n" +
                         MiniMarkdown.ToHtml(text)));
-                    pages.Add(page);
+                    pages.Add($"paper/{name}.html");
                     paper.Add((page, title));
                 }
             }
             else warnings.Add($"paper tables folder not found: {o.PaperTablesDirectory ?? "(none given)"}");
 
-            var (index, tables, charts) = IndexPage(results, rendered, items, paper);
-            File.WriteAllText(Path.Combine(temp, "index.html"), index);
+            var (index, tables, charts) = IndexPage(results, run, rendered, items, paper, stale, warnings);
+            Write("index.html", index);
             pages.Insert(0, "index.html");
 
             // One copy of plotly.js for every page that draws (none needed for a site without charts).
             if (charts > 0 || rendered.Any(r => r.Nb.Charts > 0))
             {
-                Directory.CreateDirectory(Path.Combine(temp, "assets"));
-                File.Copy(o.PlotlyJsPath ?? ChartExport.PlotlyJsPath(), Path.Combine(temp, PlotlyAsset));
+                Out(site, () => Directory.CreateDirectory(Path.Combine(temp, "assets")));
+                Copy(o.PlotlyJsPath ?? ChartExport.PlotlyJsPath(), PlotlyAsset);
             }
 
-            if (Directory.Exists(site)) Directory.Delete(site, true);
-            Directory.Move(temp, site);
-            return new ResultsSiteResult(site, Path.Combine(site, "index.html"), pages, notebooks.Count, tables, charts, warnings);
+            Out(site, () => DirectorySwap.Commit(temp, site));
+            return new ResultsSiteResult(site, Path.Combine(site, "index.html"), pages, notebooks.Count, tables, charts, warnings)
+                { Stale = stale };
         }
         catch
         {
-            try { Directory.Delete(temp, true); } catch (IOException) { }
+            try { Directory.Delete(temp, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
     }
 
-    /// <summary>A saved result: NAME with its files; a table when NAME.csv exists, a chart when NAME.plotly.json does.</summary>
-    private sealed record ResultItem(string Name, bool IsTable, bool IsChart, List<string> Files);
-
-    private static List<ResultItem> ResultItems(string results, List<string> warnings)
+    /// <summary>A failure to write the site (disk full, permissions, a file where a folder goes) names the site's path.</summary>
+    private static void Out(string site, Action write)
     {
-        var byName = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+        try
+        {
+            write();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not (OutputPathException or FileNotFoundException))
+        {
+            throw new OutputPathException($"cannot write the results site {site}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// site.tmp-XXXXXXXX folders beside the site: what builds before the exchange-rename left when killed. Only that exact
+    /// pattern, only beside this site, and only when untouched for 10 minutes (an older ViXml may still be writing one).
+    /// </summary>
+    private static void CleanLegacyTemp(string site)
+    {
+        var parent = Path.GetDirectoryName(site)!;
+        if (!Directory.Exists(parent)) return;
+        var prefix = Path.GetFileName(site) + ".tmp-";
+        foreach (var d in Directory.GetDirectories(parent, prefix + "*"))
+        {
+            var suffix = Path.GetFileName(d)[prefix.Length..];
+            if (suffix.Length != 8 || !suffix.All(char.IsAsciiHexDigitLower)) continue;
+            var info = new DirectoryInfo(d);
+            if (info.LinkTarget is not null || DateTime.UtcNow - info.LastWriteTimeUtc < TimeSpan.FromMinutes(10)) continue;
+            try { Directory.Delete(d, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>
+    /// The files of the results folder the site may read and copy: regular files physically inside it (a symbolic link
+    /// is never followed: it could point at a key), not empty (devices and pipes show as empty and would block a read).
+    /// </summary>
+    private static List<string> DataFiles(string results, List<string> warnings)
+    {
+        var list = new List<string>();
         foreach (var path in Directory.GetFiles(results))
         {
             var file = Path.GetFileName(path);
+            var relevant = DataExtensions.Any(e => file.EndsWith(e, StringComparison.Ordinal)) || NumberedNotebook().IsMatch(file);
+            if (!relevant) continue;
+            var info = new FileInfo(path);
+            if (info.LinkTarget is not null) { warnings.Add($"{file}: a symbolic link (to {info.LinkTarget}); not shown or copied: the site takes only regular files inside {results}"); continue; }
+            if (info.Length == 0) { warnings.Add($"{file}: empty (or not a regular file); not shown"); continue; }
+            list.Add(file);
+        }
+        return list;
+    }
+
+    private static bool IsPlainFile(string path)
+    {
+        var info = new FileInfo(path);
+        return info.LinkTarget is null && info.Length > 0;
+    }
+
+    /// <summary>A data file's text, refused above <see cref="MaxDataBytes"/> (or <paramref name="max"/>) before reading.</summary>
+    private static string ReadText(string path, long max = MaxDataBytes)
+    {
+        var len = new FileInfo(path).Length;
+        if (len > max) throw new InputLimitException($"{path}: {len:N0} bytes; the site reads data files up to {max:N0} bytes");
+        return File.ReadAllText(path);
+    }
+
+    /// <summary>
+    /// What reproduce.json says the run wrote: each notebook's executed copy ("output") and the files it saved
+    /// ("results"). <see cref="Fresh"/> is null (everything is shown) when there is no reproduce.json or it predates
+    /// the result lists; <see cref="Why"/> says which.
+    /// </summary>
+    private sealed record RunListing(JsonObject? Json, HashSet<string>? Fresh, string? Why)
+    {
+        public static RunListing Read(string path)
+        {
+            if (!File.Exists(path)) return new(null, null, $"no reproduce.json in {Path.GetDirectoryName(path)}: every file there is shown; the site cannot tell which run wrote it");
+            var node = ReadJson(path);
+            if (node is not JsonObject json) throw new InvalidDataException($"{path}: not a reproduce summary (expected a JSON object)");
+            if (json["notebooks"] is not JsonArray nbs || nbs.Count == 0)
+                return new(json, null, $"{path} lists no notebooks: every file in the folder is shown, stale or not");
+            var fresh = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var nb in nbs)
+            {
+                if (nb is not JsonObject step || step["results"] is not JsonArray written)
+                    return new(json, null, $"{path} lists no result files per notebook (written by an older ViXml): every file in the folder is shown, stale or not");
+                if (S(step["output"]) is { } output) fresh.Add(Path.GetFileName(output));
+                foreach (var w in written) if (S(w) is { } f) fresh.Add(Path.GetFileName(f));
+            }
+            return new(json, fresh, null);
+        }
+    }
+
+    private static string? S(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    /// <summary>A saved result: NAME with its files; a table when NAME.csv exists, a chart when NAME.plotly.json does.</summary>
+    private sealed record ResultItem(string Name, bool IsTable, bool IsChart, List<string> Files);
+
+    private static List<ResultItem> ResultItems(List<string> dataFiles, List<string> warnings)
+    {
+        var byName = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var file in dataFiles)
+        {
             var ext = DataExtensions.FirstOrDefault(e => file.EndsWith(e, StringComparison.Ordinal));
             if (ext is null) continue;
             var name = file[..^ext.Length];
@@ -157,12 +297,12 @@ public static partial class ResultsSite
             .Where(x => resultName == x.Slug || resultName.StartsWith(x.Slug + "-", StringComparison.Ordinal))
             .OrderByDescending(x => x.Slug.Length).Select(x => x.Notebook).FirstOrDefault();
 
-    private static (string Html, int Tables, int Charts) IndexPage(string results, List<(string File, RenderedNotebook Nb)> notebooks,
-        List<ResultItem> items, List<(string Page, string Title)> paper)
+    private static (string Html, int Tables, int Charts) IndexPage(string results, RunListing run, List<(string File, RenderedNotebook Nb)> notebooks,
+        List<ResultItem> items, List<(string Page, string Title)> paper, List<string> stale, List<string> warnings)
     {
         var sb = new StringBuilder();
-        var repro = ReadJson(Path.Combine(results, "reproduce.json"));
-        var profile = (string?)repro?["profile"] ?? Path.GetFileName(results);
+        var repro = run.Json;
+        var profile = S(repro?["profile"]) ?? Path.GetFileName(results);
         sb.Append("<p class=\"scale\">CPU-scale numbers from this repository (embedded Debian data, random init unless a table says otherwise): ")
           .Append("never the paper's numbers. Every table carries its scale line.</p>\n");
 
@@ -170,13 +310,22 @@ public static partial class ResultsSite
         void Meta(string k, string? v) =>
             sb.Append("<tr><th>").Append(SiteHtml.E(k)).Append("</th><td>").Append(SiteHtml.E(v ?? "not recorded")).Append("</td></tr>\n");
         Meta("profile", profile);
-        Meta("git commit", (string?)repro?["git_sha"]);
-        Meta("machine", (string?)repro?["machine"]);
-        Meta("reproduce finished (UTC)", repro?["finished_utc"] is null ? null : Time((string?)repro["finished_utc"]));
+        Meta("git commit", S(repro?["git_sha"]));
+        Meta("machine", S(repro?["machine"]));
+        Meta("reproduce finished (UTC)", S(repro?["finished_utc"]) is { } fin ? Time(fin) : null);
         Meta("reproduce wall time", repro?["seconds"] is JsonValue sv && sv.TryGetValue<double>(out var secs) ? Seconds(secs) : null);
-        Meta("outcome", repro is null ? null : (bool?)repro["succeeded"] == true ? "succeeded" : $"failed: {(string?)repro["failure"]}");
+        Meta("outcome", repro is null ? null : repro["succeeded"] is JsonValue ok && ok.TryGetValue<bool>(out var b) && b ? "succeeded" : $"failed: {S(repro["failure"]) ?? "no reason recorded"}");
         Meta("runner", notebooks.Select(n => n.Nb.Runner).FirstOrDefault(r => r is not null));
         sb.Append("</table>\n");
+        if (run.Why is { } why) sb.Append("<p class=\"note\">").Append(SiteHtml.E(why)).Append(".</p>\n");
+        if (stale.Count > 0)
+        {
+            sb.Append("<h2 id=\"stale\">Not from this run</h2>\n<p class=\"note\">These files in the results folder are not listed in its ")
+              .Append("reproduce.json (an older run, a notebook that did not run this time, or written by hand): they are not shown, not copied ")
+              .Append("and not used for the paper tables.</p>\n<ul class=\"files\">\n");
+            foreach (var f in stale) sb.Append("<li>").Append(SiteHtml.E(f)).Append("</li>\n");
+            sb.Append("</ul>\n");
+        }
 
         if (notebooks.Count > 0)
         {
@@ -209,36 +358,81 @@ public static partial class ResultsSite
             {
                 tables++;
                 sb.Append("<section class=\"result\" id=\"").Append(SiteHtml.E(item.Name)).Append("\">\n");
-                sb.Append(TableHtml(results, item.Name));
+                sb.Append(TableHtml(results, item, warnings));
                 sb.Append(Downloads(item));
                 sb.Append("</section>\n");
             }
             foreach (var item in g.Where(i => i.IsChart))
             {
-                var fig = ReadJson(Path.Combine(results, item.Name + ".plotly.json"))
-                          ?? throw new InvalidDataException($"{Path.Combine(results, item.Name + ".plotly.json")}: not a Plotly figure (empty or invalid JSON)");
-                if (fig["data"] is not JsonArray)
-                    throw new InvalidDataException($"{Path.Combine(results, item.Name + ".plotly.json")}: not a Plotly figure (no \"data\" array)");
+                var path = Path.Combine(results, item.Name + ".plotly.json");
+                var fig = ReadJson(path) ?? throw new InvalidDataException($"{path}: not a Plotly figure (empty or invalid JSON)");
+                if (fig is not JsonObject || fig["data"] is not JsonArray)
+                    throw new InvalidDataException($"{path}: not a Plotly figure (no \"data\" array)");
                 charts++;
+                var notes = new List<string>();
                 sb.Append("<section class=\"result\" id=\"").Append(SiteHtml.E(item.Name)).Append("\">\n");
-                sb.Append(NotebookHtml.ChartDiv(fig, "chart-" + item.Name));
+                sb.Append(NotebookHtml.ChartDiv(fig, "chart-" + item.Name, notes));
                 sb.Append(Downloads(item));
                 sb.Append("</section>\n");
+                warnings.AddRange(notes.Select(n => $"{item.Name}.plotly.json: {n}"));
             }
         }
         return (Page($"ViXml results — profile {profile}", "", charts > 0, sb.ToString()), tables, charts);
     }
 
-    // Our own table writer's HTML when it is there (it keeps display formats and the caption); otherwise the CSV.
-    private static string TableHtml(string results, string name)
+    /// <summary>
+    /// A table rebuilt from its CSV, every cell escaped (never a saved .html: the results folder is data). Title and
+    /// display formats come from the Parquet copy's metadata when it is there and readable, else the name is the title.
+    /// </summary>
+    private static string TableHtml(string results, ResultItem item, List<string> warnings)
     {
-        var html = Path.Combine(results, name + ".html");
-        if (File.Exists(html))
+        var csv = Path.Combine(results, item.Name + ".csv");
+        ReadText(csv); // the size limit, before parsing
+        ResultTable table;
+        try
         {
-            var text = File.ReadAllText(html);
-            if (text.StartsWith("<table class=\"vixml-result\">", StringComparison.Ordinal)) return text;
+            var parquet = item.Files.Contains(item.Name + ".parquet") ? ParquetMetadata(Path.Combine(results, item.Name + ".parquet"), warnings) : null;
+            table = ResultTable.ReadCsv(csv, parquet?.GetValueOrDefault(ResultParquet.TitleKey) is { Length: > 0 } t ? t : item.Name);
+            if (parquet?.GetValueOrDefault(ResultParquet.FormatsKey) is { } fj)
+                foreach (var (column, format) in Formats(fj))
+                    if (table.Columns.Contains(column)) table.Format(column, format);
+            return table.ToHtml();
         }
-        return ResultTable.ReadCsv(Path.Combine(results, name + ".csv"), name).ToHtml();
+        catch (FormatException e)
+        {
+            throw new InvalidDataException(e.Message.StartsWith(csv, StringComparison.Ordinal) ? e.Message : $"{csv}: {e.Message}", e);
+        }
+    }
+
+    // Only standard numeric formats with a precision ("F2", "N0", "P1", "E3", "G4", "R"): a custom format is not data we need.
+    private static IEnumerable<(string Column, string Format)> Formats(string json)
+    {
+        JsonNode? node;
+        try { node = NotebookHtml.ParseJson(json); }
+        catch (System.Text.Json.JsonException) { yield break; }
+        if (node is not JsonObject o) yield break;
+        foreach (var (column, value) in o)
+            if (S(value) is { } f && SafeFormat().IsMatch(f)) yield return (column, f);
+    }
+
+    private static Dictionary<string, string>? ParquetMetadata(string path, List<string> warnings)
+    {
+        try
+        {
+            if (new FileInfo(path).Length > MaxDataBytes) return null;
+            return Task.Run(async () =>
+            {
+                await using var fs = File.OpenRead(path);
+                await using var reader = await Parquet.ParquetReader.CreateAsync(fs).ConfigureAwait(false);
+                return new Dictionary<string, string>(reader.CustomMetadata, StringComparer.Ordinal);
+            }).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // the title and formats are optional: an unreadable Parquet file leaves the CSV's name as the title
+            warnings.Add($"{path}: unreadable Parquet metadata ({e.GetType().Name}); the table is shown with its name as title");
+            return null;
+        }
     }
 
     private static string Downloads(ResultItem item) =>
@@ -275,7 +469,7 @@ public static partial class ResultsSite
         .output.stderr{border-left-color:#e0a000}.output.error{border-left-color:#c00;color:#900}
         .cell{margin:1rem 0}.prompt{color:#666;font-size:.8rem}.time,.tag{background:#eef;border-radius:3px;padding:0 .3rem}
         .vixml-chart{width:100%;min-height:300px}.files{font-size:.85rem;color:#555}.scale{background:#fff8e0;padding:.5rem;border:1px solid #eed}
-        .crumbs{font-size:.85rem}.ext{color:#555}
+        .crumbs{font-size:.85rem}.ext{color:#555}.note{background:#fff0f0;border:1px solid #ecc;padding:.3rem .5rem;font-size:.85rem}
         """;
 
     // Charts draw through one function so a page without plotly.js says so instead of failing silently.
@@ -316,7 +510,7 @@ public static partial class ResultsSite
         if (!File.Exists(path)) return null;
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path));
+            return NotebookHtml.ParseJson(ReadText(path));
         }
         catch (System.Text.Json.JsonException e)
         {
@@ -326,4 +520,5 @@ public static partial class ResultsSite
 
     [GeneratedRegex(@"^\d{2}-.+\.ipynb$")] private static partial Regex NumberedNotebook();
     [GeneratedRegex(@"^\d{2}-")] private static partial Regex NumberPrefix();
+    [GeneratedRegex(@"^(?:[FfNnEePpGg]\d{0,2}|R)$")] private static partial Regex SafeFormat();
 }

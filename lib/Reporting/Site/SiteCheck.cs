@@ -12,6 +12,12 @@ public sealed record PageCheck(string Page, IReadOnlyList<string> ConsoleErrors,
     IReadOnlyList<string> FailedRequests, int Charts, int ChartsWithTraces, IReadOnlyList<string> EmptyCharts)
 {
     public bool Ok => ConsoleErrors.Count == 0 && ExternalRequests.Count == 0 && FailedRequests.Count == 0 && EmptyCharts.Count == 0;
+
+    /// <summary>document.title once the page settled (a script that ran could have changed it).</summary>
+    public string? Title { get; init; }
+
+    /// <summary>The value of the caller's probe expression on this page (<see cref="SiteCheck.Run"/>), as text.</summary>
+    public string? Probe { get; init; }
 }
 
 /// <summary>The whole site's check; <see cref="Screenshot"/> is the index page as a PNG.</summary>
@@ -35,7 +41,10 @@ public sealed record SiteCheckResult(IReadOnlyList<PageCheck> Pages, string? Scr
 /// </summary>
 public static class SiteCheck
 {
-    public static SiteCheckResult Run(string siteDirectory, string screenshotPath, TextWriter? log = null, TimeSpan? pageTimeout = null)
+    /// <param name="probe">A JavaScript expression evaluated on each page after it settled (e.g. whether a hostile payload
+    /// left a marker); its value is <see cref="PageCheck.Probe"/>.</param>
+    public static SiteCheckResult Run(string siteDirectory, string screenshotPath, TextWriter? log = null, TimeSpan? pageTimeout = null,
+        string? probe = null)
     {
         var site = Path.GetFullPath(siteDirectory);
         var index = Path.Combine(site, "index.html");
@@ -55,6 +64,8 @@ public static class SiteCheck
                      "--disable-sync", "--disable-default-apps", "--no-first-run", "--no-default-browser-check", "--hide-scrollbars",
                      "--disable-features=Translate,MediaRouter,OptimizationHints", "--remote-debugging-port=0",
                      "--remote-debugging-address=127.0.0.1", "--remote-allow-origins=*",
+                     // no name resolves and no proxy is used: even a request the check would flag cannot reach a host
+                     "--host-resolver-rules=MAP * ~NOTFOUND", "--no-proxy-server",
                      $"--user-data-dir={profile}", "--window-size=1280,900", "about:blank",
                  })
             psi.ArgumentList.Add(a);
@@ -69,7 +80,7 @@ public static class SiteCheck
             string? shot = null;
             foreach (var page in pages)
             {
-                var check = CheckPage(cdp, new Uri(Path.Combine(site, page)).AbsoluteUri, page, pageTimeout ?? TimeSpan.FromSeconds(60));
+                var check = CheckPage(cdp, new Uri(Path.Combine(site, page)).AbsoluteUri, page, pageTimeout ?? TimeSpan.FromSeconds(60), probe);
                 checks.Add(check);
                 log?.WriteLine($"{(check.Ok ? "ok  " : "FAIL")} {page}: {check.ChartsWithTraces}/{check.Charts} charts drawn, " +
                                $"{check.ConsoleErrors.Count} console errors, {check.ExternalRequests.Count} external requests");
@@ -129,7 +140,7 @@ public static class SiteCheck
 
     private static string? Level(JsonNode p) => (string?)p["entry"]?["level"];
 
-    private static PageCheck CheckPage(Cdp cdp, string url, string page, TimeSpan timeout)
+    private static PageCheck CheckPage(Cdp cdp, string url, string page, TimeSpan timeout, string? probeExpression)
     {
         var consoleErrors = new List<string>();
         var external = new List<string>();
@@ -196,8 +207,13 @@ public static class SiteCheck
         }
         var empty = charts.Where(c => !((int)c!["svg"]! > 0 && (int)c["traces"]! >= Math.Max(1, (int)c["expected"]!)))
             .Select(c => $"{c!["id"]} ({c["traces"]} of {c["expected"]} traces)").ToList();
+        string? Eval(string expression) =>
+            cdp.Call("Runtime.evaluate", new JsonObject { ["expression"] = $"String({expression})", ["returnByValue"] = true })?["result"]?["value"]?.ToString();
+        var title = Eval("document.title");
+        var probed = probeExpression is null ? null : Eval(probeExpression);
         cdp.OnEvent = null;
-        return new PageCheck(page, consoleErrors, external.Distinct().ToList(), failed, charts.Count, charts.Count - empty.Count, empty);
+        return new PageCheck(page, consoleErrors, external.Distinct().ToList(), failed, charts.Count, charts.Count - empty.Count, empty)
+            { Title = title, Probe = probed };
     }
 
     private static byte[] Screenshot(Cdp cdp)

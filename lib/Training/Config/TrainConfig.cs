@@ -15,6 +15,9 @@ public sealed class TrainConfig
     /// <summary>Image banks and how their vectors join the text (ViXML fusion); fusion none = text only.</summary>
     public ImagesConfig Images { get; set; } = new();
     public ModelConfig Model { get; set; } = new();
+    /// <summary>How labels become the vectors the loss and the search use: plain (the shared encoder) or prime
+    /// (PRIME's enriched labels: encoder output + free vector + centroid through one Transformer layer).</summary>
+    public LabelSideConfig LabelSide { get; set; } = new();
     public LossConfig Loss { get; set; } = new();
     public SamplerConfig Sampler { get; set; } = new();
     public OptimConfig Optim { get; set; } = new();
@@ -90,6 +93,13 @@ public sealed class ModelConfig
     public AttentionKind Attention { get; set; } = AttentionKind.Native;
     /// <summary>Add a learnable square linear map after pooling (before L2 normalisation).</summary>
     public bool Linear { get; set; } = false;
+    /// <summary>Storage and compute dtype of the frozen base: float32 (default) | bfloat16. bfloat16 needs a frozen base
+    /// (encoder qwen2 with LoRA); trainable tensors (adapters, heads) keep float32 masters and AdamW moments; norms,
+    /// softmax, pooling and the loss run in float32.</summary>
+    public string Dtype { get; set; } = "float32";
+    /// <summary>Per-layer activation checkpointing (recompute each transformer layer in backward): same gradients,
+    /// less activation memory, about one more forward of time.</summary>
+    public bool GradientCheckpointing { get; set; } = false;
     /// <summary>Decoder-only settings (Qwen2.5 + LoRA): reserved, read and recorded but not used by text encoders.</summary>
     public DecoderConfig Decoder { get; set; } = new();
 }
@@ -110,15 +120,47 @@ public sealed class DecoderConfig
     public string PromptPrefix { get; set; } = "This product text";
     /// <summary>Prompt text after the item text (end-of-sequence marker).</summary>
     public string PromptSuffix { get; set; } = "<|endoftext|>";
-    /// <summary>Compute dtype: bf16 or fp32.</summary>
-    public string Dtype { get; set; } = "bf16";
+    /// <summary>Legacy spelling of model.dtype for the decoder (bf16 | fp32); empty = model.dtype (float32 by default: a CPU
+    /// without bf16 instructions (no avx512_bf16 / amx_bf16) emulates bf16 matmul ~80x slower than float32, `vixml doctor`).</summary>
+    public string Dtype { get; set; } = "";
     /// <summary>Prompt template by name (lib/Text/Prompts/templates.yaml, or "file.yaml#name"); empty = [prompt_prefix][text][prompt_suffix].</summary>
     public string Template { get; set; } = "";
     /// <summary>Prompt position ids: padded (the reference: pads between text and suffix consume positions) or compact.</summary>
     public string Positions { get; set; } = "padded";
 }
 
+public enum LabelSideKind { Plain, Prime }
+public enum FreeVectorInit { Xavier, Mean }
+public enum CentroidUpdate { Stale, Exact, Ema, Static }
+
+/// <summary>PRIME's label side (lib/Training/Prime; ../shared/paper/PRIME-SPEC.md §2-4). Every key but kind applies to
+/// kind prime only; with kind plain they must keep their defaults.</summary>
+public sealed class LabelSideConfig
+{
+    /// <summary>plain: a label is its encoder embedding (today's Siamese model); prime: the enriched embedding
+    /// n(mean(TransformerLayer([u_l, free vector, centroid]))) where u_l is the encoder's pooled output before normalisation.</summary>
+    public LabelSideKind Kind { get; set; } = LabelSideKind.Plain;
+    /// <summary>Number of free vectors, rounded up to a power of two; 0 = the paper's ratio, about two labels per vector
+    /// (the power of two nearest to labels/2: 65,536 for 131,073 labels). More vectors than labels is an error.</summary>
+    public int FreeVectors { get; set; } = 0;
+    /// <summary>Attention heads of the combiner layer (the ViXML scripts: 8; the hidden size must be a multiple).</summary>
+    public int Heads { get; set; } = 8;
+    /// <summary>Feed-forward width of the combiner layer (reference: 1024).</summary>
+    public int Ffn { get; set; } = 1024;
+    /// <summary>Dropout inside the combiner during training (reference: 0.1).</summary>
+    public double Dropout { get; set; } = 0.1;
+    /// <summary>Free-vector init: xavier (uniform, the MiniLM script) or mean (mean of the member labels' normalised
+    /// initial embeddings, the Qwen script).</summary>
+    public FreeVectorInit Init { get; set; } = FreeVectorInit.Xavier;
+    /// <summary>Centroid refresh: stale (after each epoch from the query embeddings the epoch's steps produced, exact
+    /// after the last: the ViXML scripts), exact (a fresh eval pass after every epoch), ema (per step,
+    /// C[l] ← 0.95·C[l] + 0.05·q of the query that drew l), static (the initial pass only).</summary>
+    public CentroidUpdate Centroids { get; set; } = CentroidUpdate.Stale;
+}
+
 public enum MarginKind { Fixed, Dynamic }
+public enum TieRule { Half, Zero }
+public enum LossPositives { PerTerm, Fixed }
 public enum LossKind { Triplet, Infonce }
 
 public sealed class LossConfig
@@ -146,6 +188,14 @@ public sealed class LossConfig
     public double Temperature { get; set; } = 0.05;
     /// <summary>With kind triplet: train with InfoNCE for the first N epochs, then switch to the triplet loss (0 = off).</summary>
     public int WarmupInfonceEpochs { get; set; } = 0;
+    /// <summary>label_side prime only. Gradient of the hinge max(0, x) at exactly x = 0: half (the reference's
+    /// torch.max, ½; every negative with 0.1 ≤ s_p − s_n ≤ 0.3 sits there exactly) or zero (relu).</summary>
+    public TieRule TieRule { get; set; } = TieRule.Half;
+    /// <summary>label_side prime only. per_term: each loss term draws its own positive per row, uniformly among the row's
+    /// in-batch positives (the reference); fixed: the query's drawn column, and for label→query the first query that drew it.</summary>
+    public LossPositives Positives { get; set; } = LossPositives.PerTerm;
+    /// <summary>label_side prime only. Weight of PRIME's regulariser L_r (reference: 0.1).</summary>
+    public double RegWeight { get; set; } = 0.1;
 }
 
 public sealed class SamplerConfig
@@ -188,6 +238,8 @@ public sealed class OptimConfig
     public double LrEncoder { get; set; } = 5e-4;
     /// <summary>Learning rate of everything else (linear head, later: projections, free vectors).</summary>
     public double LrOther { get; set; } = 5e-4;
+    /// <summary>label_side prime only: learning rate of the combiner and the free vectors (reference: 5e-4).</summary>
+    public double LrLabelSide { get; set; } = 5e-4;
     /// <summary>AdamW weight decay (never on biases, LayerNorm or embeddings-norm weights).</summary>
     public double WeightDecay { get; set; } = 0.01;
     /// <summary>AdamW epsilon.</summary>
@@ -238,10 +290,27 @@ public sealed class RunConfig
     public double LogEverySeconds { get; set; } = 10;
     /// <summary>Write the trained model in HF layout at the end.</summary>
     public bool SaveModel { get; set; } = true;
+    /// <summary>Where the model, the optimiser state and every batch live: cpu | cuda | cuda:N. The model is built on the
+    /// CPU, loaded, moved, and only then is the optimiser made.</summary>
+    public string Device { get; set; } = "cpu";
 }
 
 public static class TrainConfigValidation
 {
+    /// <summary>run.device → a TorchSharp device: cpu, cuda (= cuda:0) or cuda:N. (meta serves shape-only tests; a
+    /// training run must read its losses and embeddings back, which meta tensors cannot.)</summary>
+    public static TorchSharp.torch.Device ParseDevice(string value)
+    {
+        var v = value.Trim().ToLowerInvariant();
+        if (v == "cpu") return TorchSharp.torch.CPU;
+        if (v == "cuda") return new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, 0);
+        if (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v[5..], System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var n) && n < 64)
+            return new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, n);
+        throw new ConfigException($"run.device: '{value}' is not cpu | cuda | cuda:N" +
+                                  (v == "meta" ? " (the meta device holds no values: training reads losses and embeddings back)" : ""));
+    }
+
     /// <summary>Largest batch: a batch of B queries builds B×B similarity matrices (and B label texts).</summary>
     public const int MaxBatchSize = 1 << 17;
     /// <summary>Largest hidden size (Qwen2.5-72B: 8192).</summary>
@@ -328,7 +397,9 @@ public static class TrainConfigValidation
         Check(c.Run.OutDir.Length > 0, "run.out_dir", "must name a folder");
         Check(c.Run.CheckpointEvery >= 0, "run.checkpoint_every", "must be non-negative (0 = only at the end)");
         Check(c.Run.Threads >= 0 && c.Run.Threads <= 4096, "run.threads", "must be in [0, 4096] (0 = default)");
+        ParseDevice(c.Run.Device);
         Check(c.Run.LogEverySeconds > 0, "run.log_every_seconds", "must be positive");
+        CheckLabelSide(c, Check);
         if (c.Images.Fusion != FusionKind.None)
         {
             Check(c.Images.Bank.Length > 0 && c.Images.Bank.IndexOfAny(['/', '\\']) < 0, "images.bank", $"'{c.Images.Bank}' is not a bank name");
@@ -343,6 +414,41 @@ public static class TrainConfigValidation
             Check(c.Images.ModalityDropout == 0, "images.modality_dropout", "needs images.fusion early or late");
             Check(c.Images.EvalImages.Length == 0, "images.eval_images", "needs images.fusion early or late");
         }
+    }
+
+    /// <summary>Largest free-vector count asked for (2^30).</summary>
+    public const int MaxFreeVectors = 1 << 30;
+
+    private static void CheckLabelSide(TrainConfig c, Action<bool, string, string> check)
+    {
+        var ls = c.LabelSide;
+        var d = new LabelSideConfig();
+        var dl = new LossConfig();
+        check(ls.FreeVectors is >= 0 and <= MaxFreeVectors, "label_side.free_vectors", $"{ls.FreeVectors} must be in [0, {MaxFreeVectors:N0}] (0 = about two labels per vector)");
+        check(ls.Heads > 0, "label_side.heads", "must be positive");
+        check(ls.Ffn > 0 && ls.Ffn <= 16 * MaxHidden, "label_side.ffn", $"{ls.Ffn} must be in [1, {16 * MaxHidden}]");
+        check(ls.Dropout is >= 0 and < 1, "label_side.dropout", "must be in [0, 1)");
+        check(c.Loss.RegWeight >= 0, "loss.reg_weight", "must be non-negative");
+        check(c.Optim.LrLabelSide >= 0, "optim.lr_label_side", "must be non-negative");
+        if (ls.Kind == LabelSideKind.Prime)
+        {
+            check(c.Model.Hidden % ls.Heads == 0 || c.Model.Pretrained.Length > 0, "label_side.heads",
+                $"model.hidden {c.Model.Hidden} must be a multiple of label_side.heads {ls.Heads}");
+            check(c.Loss.Kind == LossKind.Triplet, "loss.kind", "label_side prime trains with PRIME's triplet terms; set loss.kind triplet");
+            check(c.Loss.WarmupInfonceEpochs == 0, "loss.warmup_infonce_epochs", "has no PRIME counterpart; set it to 0 with label_side prime");
+            return;
+        }
+        const string why = "applies to label_side.kind prime only (keep the default with kind plain)";
+        check(ls.FreeVectors == d.FreeVectors, "label_side.free_vectors", why);
+        check(ls.Heads == d.Heads, "label_side.heads", why);
+        check(ls.Ffn == d.Ffn, "label_side.ffn", why);
+        check(ls.Dropout == d.Dropout, "label_side.dropout", why);
+        check(ls.Init == d.Init, "label_side.init", why);
+        check(ls.Centroids == d.Centroids, "label_side.centroids", why);
+        check(c.Loss.TieRule == dl.TieRule, "loss.tie_rule", why);
+        check(c.Loss.Positives == dl.Positives, "loss.positives", why);
+        check(c.Loss.RegWeight == dl.RegWeight, "loss.reg_weight", why);
+        check(c.Optim.LrLabelSide == new OptimConfig().LrLabelSide, "optim.lr_label_side", why);
     }
 
     private static void CheckPropensity(double a, double b, string section, Action<bool, string, string> check)

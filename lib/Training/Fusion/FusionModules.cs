@@ -11,6 +11,10 @@ public sealed record ImageBatch(Tensor Vectors, Tensor Mask)
 {
     public static ImageBatch From(float[] vectors, long[] mask, int rows, int k, int dim) =>
         new(tensor(vectors, [rows, k, dim]), tensor(mask, [rows, k]));
+
+    /// <summary>The same slots on <paramref name="device"/> (vectors and mask; a prompted decoder reads the mask back
+    /// on the host to plan its layout).</summary>
+    public ImageBatch To(Device device) => new(Vectors.to(device), Mask.to(device));
 }
 
 /// <summary>
@@ -72,10 +76,10 @@ public sealed class LateFusion : HfModule
     {
         using var scope = NewDisposeScope();
         var (b, h) = (text.size(0), text.size(1));
-        var x = cat([F.normalize(text, 2, 1, 1e-12).unsqueeze(1), F.normalize(images, 2, 2, 1e-12)], 1);      // (B, 1+K, H)
-        var present = cat([ones(b, 1, dtype: ScalarType.Bool), mask.to(ScalarType.Bool)], 1);                 // (B, 1+K)
+        var x = cat([MetaSafe.Normalize(text, 1).unsqueeze(1), MetaSafe.Normalize(images, 2)], 1);      // (B, 1+K, H)
+        var present = cat([ones(b, 1, dtype: ScalarType.Bool, device: text.device), mask.to(ScalarType.Bool, text.device)], 1);                // (B, 1+K)
         var scores = (x * query).sum(-1) / Math.Sqrt(h);                                                      // (B, 1+K)
-        var a = scores.masked_fill(present.logical_not(), float.NegativeInfinity).softmax(-1);                 // (B, 1+K)
+        var a = scores.masked_fill(MetaSafe.Not(present), float.NegativeInfinity).softmax(-1);                 // (B, 1+K)
         return (a.unsqueeze(-1) * x).sum(1).MoveToOuterDisposeScope();                                        // (B, H)
     }
 }

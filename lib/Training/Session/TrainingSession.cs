@@ -67,15 +67,22 @@ public sealed class TrainingSession : IDisposable
 
         ulong seed = unchecked((ulong)c.Seed);
         manual_seed(c.Seed);
+        var device = TrainConfigValidation.ParseDevice(c.Run.Device);
+        if (device.type == DeviceType.CUDA && !(cuda.is_available() && device.index < cuda.device_count()))
+            throw resolved.Locate(new ConfigException($"run.device: '{c.Run.Device}' but this libtorch sees {(cuda.is_available() ? cuda.device_count() : 0)} CUDA device(s) " +
+                                                      "(the CPU build ships libtorch-cpu; environment.md names the CUDA package swap)"));
         var model = SiameseModel.Create(c.Model, data.Tokenizer.VocabSize, c.Seed, Trainer.FusionSpecFor(c, data.Images));
         try
         {
+            // Built (and loaded) on the CPU, moved, and only then the label side and the optimiser (STYLE.md rule 4:
+            // Module.to() replaces Parameter objects). Batches are copied to the device in SiameseModel.Embed.
+            if (device.type != DeviceType.CPU) model.to(device);
             if (data.Images is not null && model.Fusion == FusionKind.Early && model.Encoder is not Models.IPromptedEncoder
                 && data.Images.K + c.Data.MaxLen > model.Encoder.MaxPositions)
                 throw resolved.Locate(new ConfigException(
                     $"data.max_len: {c.Data.MaxLen} + {data.Images.K} image slots exceed the encoder's {model.Encoder.MaxPositions} positions"));
             model.train();
-            var labelSide = LabelSides.Create(c, model);
+            var labelSide = LabelSides.Create(c, model, data.Data.NumLabels);
             var groups = ModelParamGroups(model, c);
             var labelGroups = labelSide.ParamGroups(c);
             groups.AddRange(labelGroups);
@@ -181,5 +188,19 @@ public sealed class TrainingSession : IDisposable
 /// <summary>Builds the label side a configuration names.</summary>
 public static class LabelSides
 {
-    public static ILabelSide Create(TrainConfig c, SiameseModel model) => new PlainLabelSide();
+    /// <summary>A label side for training (prime: freshly initialised; <see cref="ILabelSide.Prepare"/> or a checkpoint
+    /// fills its state).</summary>
+    public static ILabelSide Create(TrainConfig c, SiameseModel model, int numLabels) => c.LabelSide.Kind switch
+    {
+        LabelSideKind.Prime => new Prime.PrimeSide(c, model, numLabels),
+        _ => new PlainLabelSide(),
+    };
+
+    /// <summary>The label side of a finished run folder (prime: its label_side.safetensors).</summary>
+    public static ILabelSide ForRun(TrainConfig c, SiameseModel model, string runDir) => c.LabelSide.Kind switch
+    {
+        LabelSideKind.Prime => new Prime.PrimeSide(c, model,
+            Prime.PrimeLabelSide.Load(Path.Combine(runDir, Prime.PrimeLabelSide.FileName), c.LabelSide.Heads, c.LabelSide.Dropout)),
+        _ => new PlainLabelSide(),
+    };
 }

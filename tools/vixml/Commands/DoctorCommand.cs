@@ -4,7 +4,8 @@ using ViXml.Torch;
 
 namespace ViXml.Cli.Commands;
 
-/// <summary>`vixml doctor [--json]`: libtorch, BLAS, threads, devices, measured matmul GFLOP/s, assets present.</summary>
+/// <summary>`vixml doctor [--json]`: libtorch, BLAS, threads, the CPU and its vector extensions, devices, measured
+/// matmul GFLOP/s (float32 and bf16, with a warning when bf16 is the slower), assets present.</summary>
 public sealed class DoctorCommand : ICliCommand
 {
     public Command Build()
@@ -33,6 +34,9 @@ public sealed class DoctorCommand : ICliCommand
             Console.WriteLine($"omp wait policy {r.omp_wait_policy ?? "(default: active spinning)"}" +
                 (r.threads > 1 && r.load_average > r.logical_cpus && r.omp_wait_policy is null
                     ? "  [busy machine: start with OMP_WAIT_POLICY=PASSIVE, spinning OpenMP threads stall each other]" : ""));
+            Console.WriteLine($"cpu             {r.cpu_model}");
+            Console.WriteLine($"vector ext.     {(r.cpu_vector_extensions.Length == 0 ? "(unknown: no /proc/cpuinfo flags)" : string.Join(" ", r.cpu_vector_extensions))}" +
+                $"  [bf16 instructions: {(r.cpu_bf16 ? "yes" : "no")}]");
             Console.WriteLine($"cuda available  {(r.cuda_available ? "yes" : "no")}");
             Console.WriteLine($"devices         {string.Join(", ", r.devices)}");
             var busy = r.load_average is double l && l > r.logical_cpus ? $"; machine busy: load {l:F1} on {r.logical_cpus} cpus" : "";
@@ -40,6 +44,7 @@ public sealed class DoctorCommand : ICliCommand
                 (r.matmul_gflops < 150 ? $"  [below the expected 150{busy}]" : ""));
             Console.WriteLine($"assets          {string.Join(", ", r.assets.Select(kv => $"{kv.Key}={(kv.Value ? "yes" : "no")}"))}");
             Console.WriteLine($"datasets        {(r.datasets.Length == 0 ? "(none under data/)" : string.Join(", ", r.datasets))}");
+            foreach (var w in r.warnings) Console.WriteLine($"warning: {w}");
             return 0;
         });
         return cmd;

@@ -44,16 +44,14 @@ public sealed class NbCommand : ICliCommand
             {
                 throw new CliException(e.Message);
             }
-            var seconds = parse.GetValue(timeout);
-            if (seconds is <= 0 || (seconds is { } s0 && !double.IsFinite(s0))) throw new CliException("--timeout must be a positive number of seconds");
-            var cellSeconds = parse.GetValue(cellTimeout);
-            if (cellSeconds is <= 0 || (cellSeconds is { } c0 && !double.IsFinite(c0))) throw new CliException("--cell-timeout must be a positive number of seconds");
+            var limit = CliNumbers.Seconds(parse.GetValue(timeout), "--timeout");
+            var cellLimit = CliNumbers.Seconds(parse.GetValue(cellTimeout), "--cell-timeout");
             var options = new NotebookRunOptions
             {
                 Parameters = values,
                 OutputPath = parse.GetValue(output),
-                Timeout = seconds is { } s ? TimeSpan.FromSeconds(s) : null,
-                CellTimeout = cellSeconds is { } cs ? TimeSpan.FromSeconds(cs) : null,
+                Timeout = limit,
+                CellTimeout = cellLimit,
                 Log = Console.Error,
                 Echo = parse.GetValue(logOutput) ? Console.Out : null,
                 WorkingDirectory = parse.GetValue(cwd) is { } d ? Path.GetFullPath(d) : null,

@@ -7,7 +7,7 @@ using ViXml.Reporting.Site;
 namespace ViXml.Cli.Commands;
 
 /// <summary>
-/// <c>vixml report [--profile ci|cpu|paper] [--check] [--no-build]</c>: the static results site under
+/// <c>vixml report [--profile smoke|ci|cpu|paper] [--check] [--no-build]</c>: the static results site under
 /// results/&lt;profile&gt;/site/, and optionally its check in headless Chromium.
 /// </summary>
 public sealed class ReportCommand : ICliCommand
@@ -19,7 +19,10 @@ public sealed class ReportCommand : ICliCommand
         var profile = new Option<string>("--profile") { Description = "Which results/<profile>/ to report.", DefaultValueFactory = _ => "ci" };
         profile.AcceptOnlyFromAmong(Reproduce.Profiles);
         var results = new Option<string?>("--results") { Description = "Results root (default: <repo>/results)." };
-        var tables = new Option<string?>("--paper-tables") { Description = "Paper tables folder (default: <repo>/paper-tables)." };
+        var tables = new Option<string?>("--paper-tables")
+        {
+            Description = "Paper tables folder (default: <repo>/paper-tables; for smoke <results>/smoke/paper-tables).",
+        };
         var check = new Option<bool>("--check")
         {
             Description = "Then open every page in headless Chromium: no console errors, no request off the machine, every chart drawn; " +
@@ -30,7 +33,8 @@ public sealed class ReportCommand : ICliCommand
         cmd.SetAction(parse => UserErrors.Guard(() =>
         {
             var root = ChartExport.RepoRoot() ?? Environment.CurrentDirectory;
-            var dir = Path.Combine(parse.GetValue(results) ?? Path.Combine(root, "results"), parse.GetValue(profile)!);
+            var resultsRoot = parse.GetValue(results) ?? Path.Combine(root, "results");
+            var dir = Path.Combine(resultsRoot, parse.GetValue(profile)!);
             var site = Path.Combine(dir, "site");
             try
             {
@@ -39,7 +43,7 @@ public sealed class ReportCommand : ICliCommand
                     var r = ResultsSite.Build(new ResultsSiteOptions
                     {
                         ResultsDirectory = dir,
-                        PaperTablesDirectory = parse.GetValue(tables) ?? Path.Combine(root, "paper-tables"),
+                        PaperTablesDirectory = parse.GetValue(tables) ?? Reproduce.DefaultPaperTablesDirectory(root, resultsRoot, parse.GetValue(profile)!),
                     });
                     foreach (var w in r.Warnings) Console.Error.WriteLine($"warning: {w}");
                     Console.WriteLine($"report: {r.Notebooks} notebooks, {r.Tables} tables, {r.Charts} charts, {r.Pages.Count} pages -> {r.IndexPage}");
@@ -53,7 +57,8 @@ public sealed class ReportCommand : ICliCommand
                                   $"{result.Seconds:0.0} s; screenshot {result.Screenshot ?? "none"}");
                 return result.Ok ? 0 : 1;
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or FormatException or TimeoutException
+            // a site that cannot be written (disk full, permissions) is the environment's problem: exit 74 with the path
+            catch (Exception e) when (e is not OutputPathException && e is IOException or InvalidDataException or FormatException or TimeoutException
                                           or InvalidOperationException or System.Net.WebSockets.WebSocketException or HttpRequestException)
             {
                 throw new CliException(e.Message);

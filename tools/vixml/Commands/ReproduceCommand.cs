@@ -4,7 +4,8 @@ using ViXml.Reporting;
 
 namespace ViXml.Cli.Commands;
 
-/// <summary><c>vixml reproduce [--profile ci|cpu|paper]</c>: every notebook in order, then the paper tables.</summary>
+/// <summary><c>vixml reproduce [--profile smoke|ci|cpu|paper] [--no-site]</c>: every notebook in order, then the paper
+/// tables (for smoke into results/smoke/paper-tables/, never over the committed ones) and the results site.</summary>
 public sealed class ReproduceCommand : ICliCommand
 {
     public Command Build()
@@ -13,28 +14,39 @@ public sealed class ReproduceCommand : ICliCommand
             "Run notebooks/NN-*.ipynb in order into results/<profile>/ and regenerate paper-tables/*.md.");
         var profile = new Option<string>("--profile")
         {
-            Description = "ci (tiny, minutes), cpu (this machine, hours) or paper (the paper's scale).",
+            Description = "smoke (seconds per notebook: proves they run), ci (small data, about a minute per notebook), " +
+                          "cpu (this machine, hours) or paper (the paper's scale).",
             DefaultValueFactory = _ => "ci",
         };
         profile.AcceptOnlyFromAmong(Reproduce.Profiles);
         var notebooks = new Option<string?>("--notebooks") { Description = "Notebook folder (default: <repo>/notebooks)." };
         var results = new Option<string?>("--results") { Description = "Results root (default: <repo>/results)." };
-        var tables = new Option<string?>("--paper-tables") { Description = "Paper tables folder (default: <repo>/paper-tables)." };
+        var tables = new Option<string?>("--paper-tables")
+        {
+            Description = "Paper tables folder (default: <repo>/paper-tables; for smoke <results>/smoke/paper-tables).",
+        };
         var timeout = new Option<double?>("--timeout") { Description = "Limit per notebook, in seconds." };
-        foreach (var o in new Option[] { profile, notebooks, results, tables, timeout }) cmd.Options.Add(o);
+        var noSite = new Option<bool>("--no-site") { Description = "Do not build the results site at the end." };
+        foreach (var o in new Option[] { profile, notebooks, results, tables, timeout, noSite }) cmd.Options.Add(o);
         cmd.SetAction(parse => UserErrors.Guard(() =>
         {
             var root = ChartExport.RepoRoot() ?? Environment.CurrentDirectory;
-            var seconds = parse.GetValue(timeout);
-            if (seconds is <= 0) throw new CliException("--timeout must be positive");
+            var limit = CliNumbers.Seconds(parse.GetValue(timeout), "--timeout");
+            var name = parse.GetValue(profile)!;
+            var resultsRoot = parse.GetValue(results) ?? Path.Combine(root, "results");
+            var tablesDir = parse.GetValue(tables) ?? Reproduce.DefaultPaperTablesDirectory(root, resultsRoot, name);
+            var committedNumbers = Path.Combine(root, "paper-tables", PaperNumbers.FileName);
             var options = new ReproduceOptions
             {
-                Profile = parse.GetValue(profile)!,
+                Profile = name,
                 NotebooksDirectory = parse.GetValue(notebooks) ?? Path.Combine(root, "notebooks"),
-                ResultsRoot = parse.GetValue(results) ?? Path.Combine(root, "results"),
-                PaperTablesDirectory = parse.GetValue(tables) ?? Path.Combine(root, "paper-tables"),
-                TimeoutPerNotebook = seconds is { } s ? TimeSpan.FromSeconds(s) : null,
+                ResultsRoot = resultsRoot,
+                PaperTablesDirectory = tablesDir,
+                // A folder without its own copy of the paper's numbers (results/smoke/paper-tables/) reads the committed one.
+                PaperNumbersFile = File.Exists(Path.Combine(tablesDir, PaperNumbers.FileName)) ? null : committedNumbers,
+                TimeoutPerNotebook = limit,
                 Log = Console.Error,
+                BuildSite = !parse.GetValue(noSite),
             };
             ReproduceResult r;
             try

@@ -45,6 +45,11 @@ public sealed class TrainCommand : ICliCommand
                 throw new CliException(e.Message);
             }
             Console.Out.WriteLine($"config {cfg.Source} (sha256 {cfg.Hash[..12]}) -> {dir}");
+            // A decoder in bf16 on a CPU without bf16 instructions runs emulated bf16 matmuls (80x slower than float32 on
+            // an AVX2-only machine): say so before hours go by. Only CPU training exists today.
+            if (cfg.Value.Model.Encoder == EncoderKind.Qwen2 && cfg.Value.Model.Decoder.Dtype is "bf16" or "bfloat16"
+                && ViXml.Torch.CpuFeatures.Current().Bf16Warning() is { } bf16)
+                Console.Error.WriteLine($"warning: model.decoder.dtype bf16: {bf16}");
             try
             {
                 var r = trainer.Run(dir, pr.GetValue(resume));
