@@ -18,6 +18,14 @@ public enum PoolingMode
     Last,
 }
 
+/// <summary>Which keys a token attends to (besides the padding mask): every real token (BERT-family encoders) or only
+/// itself and the tokens before it (a decoder's causal mask). <c>model.attention</c> in a training configuration.</summary>
+public enum AttentionDirection
+{
+    Bidirectional,
+    Causal,
+}
+
 /// <summary>A text encoder the trainer and <c>./vixml embed</c> use: token ids in, hidden states out.</summary>
 public interface IEncoder : IDisposable
 {
@@ -35,6 +43,10 @@ public interface IEncoder : IDisposable
 
     /// <summary>The module tree (parameters(), train()/eval(), state_dict()).</summary>
     nn.Module Module { get; }
+
+    /// <summary>The attention mask's direction: the family's own by default (BERT / MiniLM / DistilBERT bidirectional,
+    /// Qwen2 causal); switchable for the paper's attention-direction question. Not saved in config.json.</summary>
+    AttentionDirection Attention { get; set; }
 
     /// <summary>ids (B, T) int64 and attention mask (B, T) (1 = token, 0 = padding; any numeric or bool dtype)
     /// → last hidden states (B, T, H) float32.</summary>

@@ -178,6 +178,13 @@ public sealed class SiameseModel : HfModule
     /// <summary>Is this parameter part of the encoder (its own learning rate) rather than a head?</summary>
     public static bool IsEncoderParameter(string name) => name.StartsWith("encoder.", StringComparison.Ordinal);
 
+    /// <summary>Sets model.attention on the encoder (native leaves the family's own direction).</summary>
+    public static void ApplyAttention(IEncoder enc, AttentionKind kind)
+    {
+        if (kind == AttentionKind.Bidirectional) enc.Attention = AttentionDirection.Bidirectional;
+        else if (kind == AttentionKind.Causal) enc.Attention = AttentionDirection.Causal;
+    }
+
     /// <summary>Builds the model a configuration describes (random init from <paramref name="seed"/> or pretrained).</summary>
     public static SiameseModel Create(ModelConfig m, int vocabSize, long seed, FusionSpec? fusion = null)
     {
@@ -209,6 +216,7 @@ public sealed class SiameseModel : HfModule
         }
         if (enc.VocabSize < vocabSize)
             throw new ConfigException($"model: the encoder has {enc.VocabSize} token ids but the vocabulary has {vocabSize}");
+        ApplyAttention(enc, m.Attention);
         enc.GradientCheckpointing = m.GradientCheckpointing;
         manual_seed(seed + 1);
         return new SiameseModel(enc, m.Pooling switch

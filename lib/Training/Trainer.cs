@@ -375,6 +375,7 @@ public sealed class Trainer
     public static SiameseModel LoadModel(string dir, ModelConfig m, ImagesConfig? images = null)
     {
         var enc = Models.Encoders.Load(dir);
+        SiameseModel.ApplyAttention(enc, m.Attention);   // not in config.json: the run's model.attention says it
         SiameseModel.FusionSpec? fusion = null;
         Dictionary<string, Tensor>? fusionState = null;
         if (images is { Fusion: not FusionKind.None })
@@ -438,8 +439,8 @@ public sealed class Trainer
         var data = XmcDataset.Load(c.Data.Dir);
         var tok = TrainingData.TokenizerFor(c, modelDir);
         using var model = LoadModel(modelDir, c.Model, c.Images);
-        var testTok = new TokenizedTexts(data.TestTexts, tok, c.Data.MaxLen);
-        var labelTok = new TokenizedTexts(data.RequireLabelTexts(), tok, c.Data.MaxLen);
+        var testTok = new TokenizedTexts(Session.TrainingData.Wrap(data.TestTexts, c.Data), tok, c.Data.MaxLen);
+        var labelTok = new TokenizedTexts(Session.TrainingData.Wrap(data.RequireLabelTexts(), c.Data), tok, c.Data.MaxLen);
         var images = t.LoadImages(c);
         Runs.RunImageBank.Verify(runDir, node, images, c.Data.Dir, onChangedBank);   // the bank it was trained with
         var evaluator = new Evaluator(model, data, testTok, labelTok, images, c.Eval);

@@ -192,6 +192,10 @@ public sealed class BertModel : HfModule, IEncoder
     public nn.Module Module => this;
     public bool GradientCheckpointing { get; set; }
 
+    /// <summary>Bidirectional (BERT's own) or causal: the padding mask combined with a lower-triangular one, as HF's
+    /// BertModel with is_decoder builds it.</summary>
+    public AttentionDirection Attention { get; set; } = AttentionDirection.Bidirectional;
+
     /// <summary>Builds the model with HF's initialisation (normal(0, initializer_range) for matrices and embeddings,
     /// zero biases and [PAD] row, unit LayerNorm), drawn from a generator seeded with <paramref name="seed"/>.</summary>
     public BertModel(BertConfig config, bool addPoolingLayer = true, long seed = 0) : base(nameof(BertModel))
@@ -218,8 +222,11 @@ public sealed class BertModel : HfModule, IEncoder
         var (b, t) = (inputsEmbeds.size(0), inputsEmbeds.size(1));
         if (t > config.MaxPositionEmbeddings)
             throw new ArgumentException($"sequence length {t} exceeds max_position_embeddings {config.MaxPositionEmbeddings}");
-        // HF's extended mask: (1 - mask) * finfo(float32).min, added to the scores → (B, 1, 1, T).
-        var additive = ((mask.to(ScalarType.Float32) - 1.0) * float.MaxValue).view(b, 1, 1, t);
+        // HF's extended mask: (1 - mask) * finfo(float32).min, added to the scores → (B, 1, 1, T); causal: the padding
+        // mask and j ≤ i together, finfo.min where either forbids → (B, 1, T, T).
+        var additive = Attention == AttentionDirection.Causal
+            ? Qwen2.Qwen2Ops.AdditiveMask(mask, ScalarType.Float32, causal: true)
+            : ((mask.to(ScalarType.Float32) - 1.0) * float.MaxValue).view(b, 1, 1, t);
         var x = embeddings.forward_embeds(inputsEmbeds);
         foreach (var l in encoder.layer)
         {

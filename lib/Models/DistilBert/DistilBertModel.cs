@@ -58,10 +58,10 @@ public sealed class MultiHeadSelfAttention : HfModule
         dropout = register_module("dropout", nn.Dropout(c.AttentionDropout));
     }
 
-    /// <summary>x (B, T, H), padding (B, 1, 1, T) bool (true = padding) → (B, T, H).</summary>
+    /// <summary>x (B, T, H), padding (B, 1, 1, T) bool (true = padding) or an additive float mask (B, 1, T, T) → (B, T, H).</summary>
     public Tensor forward(Tensor x, Tensor padding)
     {
-        using var attend = MetaSafe.Not(padding);
+        using var attend = padding.dtype == ScalarType.Bool ? MetaSafe.Not(padding) : padding.view(padding.shape);
         using var ctx = FusedSelfAttention.Forward(x, q_lin, k_lin, v_lin, _heads, attend, dropout);
         return out_lin.forward(ctx);
     }
@@ -132,6 +132,9 @@ public sealed class DistilBertModel : HfModule, IEncoder
     public nn.Module Module => this;
     public bool GradientCheckpointing { get; set; }
 
+    /// <summary>Bidirectional (DistilBERT's own) or causal (padding and j ≤ i).</summary>
+    public AttentionDirection Attention { get; set; } = AttentionDirection.Bidirectional;
+
     /// <summary>HF initialisation from a seed; with sinusoidal_pos_embds the position table is the fixed sinusoid
     /// table (frozen), as HF's create_sinusoidal_embeddings.</summary>
     public DistilBertModel(DistilBertConfig config, long seed = 0) : base(nameof(DistilBertModel))
@@ -172,7 +175,12 @@ public sealed class DistilBertModel : HfModule, IEncoder
         var (b, t) = (inputsEmbeds.size(0), inputsEmbeds.size(1));
         if (t > config.MaxPositionEmbeddings)
             throw new ArgumentException($"sequence length {t} exceeds max_position_embeddings {config.MaxPositionEmbeddings}");
-        var padding = mask.eq(0).view(b, 1, 1, t); // (B, 1, 1, T) true at padding
+        // Bidirectional: a bool mask (B, 1, 1, T), true at padding. Causal: an additive float mask (B, 1, T, T) with
+        // finfo.min where the key is padding or after the query, as HF's masked_fill would give it; float, because a
+        // row with every key masked (a masked first slot) must stay finite, which a bool mask does not guarantee.
+        var padding = Attention == AttentionDirection.Causal
+            ? Qwen2.Qwen2Ops.AdditiveMask(mask, ScalarType.Float32, causal: true)
+            : mask.eq(0).view(b, 1, 1, t);
         var x = embeddings.forward_embeds(inputsEmbeds);
         foreach (var l in transformer.layer)
         {

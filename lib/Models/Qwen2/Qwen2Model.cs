@@ -206,7 +206,7 @@ public sealed class Qwen2Model : HfModule, IEncoder
         positionIds = positionIds is null ? arange(T, dtype: ScalarType.Int64, device: device).view(1, T).expand(B, T) : positionIds.to(device);
         attentionMask = attentionMask.to(device);
         var (cos, sin) = Qwen2Ops.RopeCosSin(positionIds, Config.HeadDim, Config.RopeTheta, DType);
-        var mask = Qwen2Ops.AdditiveMask(attentionMask, DType);
+        var mask = Qwen2Ops.AdditiveMask(attentionMask, DType, causal: Attention == AttentionDirection.Causal);
         foreach (var layer in layers)
             x = GradientCheckpointing
                 ? ActivationCheckpoint.Run((h, e) => layer.forward(h, e[0], e[1], e[2]), x, [cos, sin, mask], layer.parameters())
@@ -230,6 +230,9 @@ public sealed class Qwen2Model : HfModule, IEncoder
     nn.Module IEncoder.Module => this;
     /// <summary>Per-decoder-layer activation checkpointing (see <see cref="IEncoder.GradientCheckpointing"/>).</summary>
     public bool GradientCheckpointing { get; set; }
+
+    /// <summary>Causal (a decoder's own mask, HF's) or bidirectional (padding mask only: every token sees the whole prompt).</summary>
+    public AttentionDirection Attention { get; set; } = AttentionDirection.Causal;
 
     /// <summary>ids and mask (B, T), right padded, default positions → last hidden states (B, T, H) in float32.</summary>
     public Tensor Forward(Tensor ids, Tensor mask)

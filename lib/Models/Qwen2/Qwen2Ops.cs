@@ -79,15 +79,20 @@ public static class Qwen2Ops
     };
 
     /// <summary>Causal + padding mask as an additive bias: 0 where key j ≤ query i and key j is attended, the dtype's
-    /// minimum elsewhere. attentionMask (B, T) of 0/1 → (B, 1, T, T).</summary>
-    public static Tensor AdditiveMask(Tensor attentionMask, ScalarType dtype)
+    /// minimum elsewhere (HF's decoder mask; also BERT's with is_decoder). attentionMask (B, T) of 0/1 → (B, 1, T, T).
+    /// With <paramref name="causal"/> false only the padding mask: (B, 1, 1, T), broadcast over the queries.</summary>
+    public static Tensor AdditiveMask(Tensor attentionMask, ScalarType dtype, bool causal = true)
     {
         using var scope = NewDisposeScope();
         long B = attentionMask.size(0), T = attentionMask.size(1);
-        var causal = ones([T, T], dtype: ScalarType.Bool, device: attentionMask.device).tril();                     // (T, T)
         var keys = attentionMask.ne(0).view(B, 1, 1, T);                            // (B, 1, 1, T)
-        var allowed = causal.view(1, 1, T, T) & keys;                               // (B, 1, T, T)
-        return zeros([B, 1, T, T], dtype: dtype, device: attentionMask.device).masked_fill(MetaSafe.Not(allowed), MinValue(dtype)).MoveToOuterDisposeScope();
+        if (!causal)
+            return zeros([B, 1, 1, T], dtype: dtype, device: attentionMask.device)
+                .masked_fill(MetaSafe.Not(keys), MinValue(dtype)).MoveToOuterDisposeScope();
+        var lower = ones([T, T], dtype: ScalarType.Bool, device: attentionMask.device).tril(); // (T, T)
+        var allowed = lower.view(1, 1, T, T) & keys;                                // (B, 1, T, T)
+        return zeros([B, 1, T, T], dtype: dtype, device: attentionMask.device)
+            .masked_fill(MetaSafe.Not(allowed), MinValue(dtype)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Pools by name, "mean" (the paper) or "last", through the library's one pooling

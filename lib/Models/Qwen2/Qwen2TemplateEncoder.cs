@@ -53,6 +53,7 @@ public sealed class Qwen2TemplateEncoder : IEncoder, IPromptedEncoder
     public int MaxPositions => Model.MaxPositions;
     public int VocabSize => Model.VocabSize;
     public nn.Module Module => Model;
+    public AttentionDirection Attention { get => Model.Attention; set => Model.Attention = value; }
     public bool GradientCheckpointing { get => Model.GradientCheckpointing; set => Model.GradientCheckpointing = value; }
 
     public Tensor Forward(Tensor ids, Tensor mask) => Model.Forward(ids, mask);

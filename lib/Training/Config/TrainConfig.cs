@@ -35,6 +35,11 @@ public sealed class DataConfig
     public string Vocab { get; set; } = "assets/vocab/bert-base-uncased/vocab.txt";
     /// <summary>Use only the first N training queries (0 = all); for quick experiments.</summary>
     public int MaxTrain { get; set; } = 0;
+    /// <summary>Text put before every query and label text, separated by a space (a prompt template for a BERT-family
+    /// encoder, e.g. "This product text"; empty = none). Decoders take their prompt from model.decoder.template.</summary>
+    public string TextPrefix { get; set; } = "";
+    /// <summary>Text put after every query and label text, separated by a space (empty = none).</summary>
+    public string TextSuffix { get; set; } = "";
 }
 
 public enum EncoderKind { Bert, Qwen2 }
@@ -59,6 +64,8 @@ public sealed class ImagesConfig
     public int[] EvalImages { get; set; } = [];
 }
 public enum Pooling { Mean, Cls, Last }
+/// <summary>model.attention: native = the encoder family's own mask (bert: bidirectional, qwen2: causal).</summary>
+public enum AttentionKind { Native, Bidirectional, Causal }
 
 public sealed class ModelConfig
 {
@@ -80,6 +87,10 @@ public sealed class ModelConfig
     public double Dropout { get; set; } = 0.1;
     /// <summary>How token states become one vector: mean (over the attention mask), cls, last.</summary>
     public Pooling Pooling { get; set; } = Pooling.Mean;
+    /// <summary>Attention mask direction: native (the family's own: BERT / MiniLM / DistilBERT bidirectional, Qwen2
+    /// causal), bidirectional (every real token sees every other) or causal (token i sees tokens ≤ i), always combined
+    /// with the padding mask. The paper's open question on attention direction.</summary>
+    public AttentionKind Attention { get; set; } = AttentionKind.Native;
     /// <summary>Add a learnable square linear map after pooling (before L2 normalisation).</summary>
     public bool Linear { get; set; } = false;
     /// <summary>Storage and compute dtype of the frozen base: float32 (default) | bfloat16. bfloat16 needs a frozen base
@@ -326,6 +337,9 @@ public static class TrainConfigValidation
         Check(c.Data.MaxLen <= MaxLen, "data.max_len", $"{c.Data.MaxLen} exceeds the limit {MaxLen}");
         Check(c.Data.MaxLen <= c.Model.MaxPositions, "data.max_len", $"{c.Data.MaxLen} exceeds model.max_positions {c.Model.MaxPositions}");
         Check(c.Data.MaxTrain >= 0, "data.max_train", "must be non-negative (0 = all)");
+        Check(c.Model.Encoder != EncoderKind.Qwen2 || (c.Data.TextPrefix.Length == 0 && c.Data.TextSuffix.Length == 0),
+            c.Data.TextPrefix.Length > 0 ? "data.text_prefix" : "data.text_suffix",
+            "is for BERT-family encoders; a qwen2 decoder wraps its texts with model.decoder.template");
         Check(c.Model.Hidden > 0 && c.Model.Hidden <= MaxHidden, "model.hidden", $"{c.Model.Hidden} must be in [1, {MaxHidden}]");
         Check(c.Model.Heads > 0 && c.Model.Hidden % c.Model.Heads == 0, "model.heads",
             $"hidden {c.Model.Hidden} must be a positive multiple of heads {c.Model.Heads}");

@@ -24,6 +24,15 @@ public sealed class TrainingData
     public SplitImages? Images { get; init; }
     public double LoadSeconds { get; init; }
 
+    /// <summary>data.text_prefix / data.text_suffix around every text ("prefix text suffix"); the texts themselves when both are empty.</summary>
+    public static IReadOnlyList<string> Wrap(IReadOnlyList<string> texts, DataConfig d)
+    {
+        if (d.TextPrefix.Length == 0 && d.TextSuffix.Length == 0) return texts;
+        var pre = d.TextPrefix.Length == 0 ? "" : d.TextPrefix + " ";
+        var post = d.TextSuffix.Length == 0 ? "" : " " + d.TextSuffix;
+        return texts.Select(t => pre + t + post).ToArray();
+    }
+
     /// <summary>Loads and tokenizes everything a training run needs.</summary>
     public static TrainingData Load(TrainConfig c, Func<TrainConfig, SplitImages?> loadImages, TextWriter log)
     {
@@ -35,9 +44,9 @@ public sealed class TrainingData
         var result = new TrainingData
         {
             Data = data, Tokenizer = tok, TrainRows = trainRows,
-            Train = new TokenizedTexts(data.TrainTexts, tok, c.Data.MaxLen),
-            Labels = new TokenizedTexts(data.RequireLabelTexts(), tok, c.Data.MaxLen),
-            Test = new TokenizedTexts(data.TestTexts, tok, c.Data.MaxLen),
+            Train = new TokenizedTexts(Wrap(data.TrainTexts, c.Data), tok, c.Data.MaxLen),
+            Labels = new TokenizedTexts(Wrap(data.RequireLabelTexts(), c.Data), tok, c.Data.MaxLen),
+            Test = new TokenizedTexts(Wrap(data.TestTexts, c.Data), tok, c.Data.MaxLen),
             Images = loadImages(c),
             LoadSeconds = sw.Elapsed.TotalSeconds,
         };
