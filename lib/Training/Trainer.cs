@@ -323,18 +323,6 @@ public sealed class Trainer
         return (total - selfDots) / ((double)n * (n - 1));
     }
 
-    private static TopK Truncate(TopK t, int k)
-    {
-        if (t.K <= k) return t;
-        var idx = new int[t.Rows * k]; var sc = new float[t.Rows * k];
-        for (int r = 0; r < t.Rows; r++)
-        {
-            Array.Copy(t.Indices, r * t.K, idx, r * k, k);
-            Array.Copy(t.Scores, r * t.K, sc, r * k, k);
-        }
-        return new TopK(t.Rows, k, idx, sc);
-    }
-
     private static void WritePredictions(string path, TopK preds, int numLabels) => XcSparse.Write(path, preds.ToCsr(numLabels));
 
     /// <summary>The WordPiece vocabulary: a pretrained folder's own vocab.txt wins (its ids are what the embeddings were
