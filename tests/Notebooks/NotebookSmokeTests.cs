@@ -120,7 +120,7 @@ public class NotebookSmokeTests
         var bm25 = enc.Row("method", "bm25")!;
         Assert.Equal(("ci", "debian-deps-titles-small"), (bm25["scale_profile"], bm25["scale_dataset"]));
         // The paper tables were regenerated from these CSVs: ours = the CSV's number (two decimals), Δ withheld.
-        Assert.Equal(["datasets.md", "text-encoders.md", "claims.md"], r.PaperTables.Select(Path.GetFileName));
+        Assert.Equal(["datasets.md", "text-encoders.md", "prompts.md", "scaling.md", "claims.md"], r.PaperTables.Select(Path.GetFileName));
         var md = File.ReadAllText(Path.Combine(tables, "text-encoders.md"));
         var p1 = double.Parse(bm25["P@1"], System.Globalization.CultureInfo.InvariantCulture);
         Assert.Contains($"| BM25 (lexical baseline), P@1 | not transcribed | {p1.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} |", md);
