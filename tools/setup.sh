@@ -2,7 +2,9 @@
 # Installs what ViXml needs on a fresh Debian 12 machine, or says exactly what to run.
 #   tools/setup.sh            runtime: patchelf + a C compiler (the Debian 12 compat step for TorchSharp's native
 #                             library, see environment.md); libtorch itself comes from NuGet (TorchSharp)
-#   tools/setup.sh tests      + Debian's PyTorch/numpy (independent references), nbformat (notebook validation),
+#   tools/setup.sh tests      + Debian's PyTorch/numpy (independent references) with OpenBLAS (without it Debian's
+#                               PyTorch links the reference BLAS, ~3 GFLOP/s: the import parity references took 6.5 min),
+#                               nbformat (notebook validation),
 #                               chromium (PNG export, results-site check)
 #   tools/setup.sh reproduce  + chromium (PNG export of charts, results-site check)
 #   tools/setup.sh jupyter    + Debian's Jupyter nbconvert/nbclient (tools/jupyter-run.sh runs the notebooks in Jupyter)
@@ -11,7 +13,7 @@
 set -euo pipefail
 want=(patchelf gcc libc6-dev)
 case "${1:-}" in
-  tests) want+=(python3-torch python3-numpy python3-nbformat nodejs npm chromium) ;;
+  tests) want+=(python3-torch python3-numpy libopenblas0-pthread python3-nbformat nodejs npm chromium) ;;
   reproduce) want+=(python3-nbformat nodejs npm chromium) ;;
   jupyter) want+=(python3-nbformat jupyter-nbconvert python3-nbclient bc nodejs npm) ;;
   ""|runtime) ;;
