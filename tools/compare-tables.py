@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Compares the table CSVs of two result folders (e.g. `vixml nb run` vs Jupyter): same files, same header, same
-rows; numbers equal up to 1e-9 relative; columns that measure wall-clock time ("seconds", "time", "duration") are
-skipped. Usage: compare-tables.py EXPECTED_DIR ACTUAL_DIR. Every CSV in ACTUAL_DIR must exist in EXPECTED_DIR, and
+rows; numbers equal up to 1e-9 relative; columns that measure the machine rather than the model (wall-clock time:
+"seconds", "time", "duration", "s/epoch", "(ms)"; memory: "rss"; throughput: "/s") are skipped, and the machine load a
+scale line records ("load 1.96 at start") is not compared. Usage: compare-tables.py EXPECTED_DIR ACTUAL_DIR. Every CSV in ACTUAL_DIR must exist in EXPECTED_DIR, and
 at least one must be compared. Exit 0 when all match, else 1 with one line per difference."""
 import csv
+import re
 import math
 import os
 import sys
 
-TIME_WORDS = ("seconds", "time", "duration")
+MACHINE_WORDS = ("seconds", "time", "duration", "s/epoch", "(ms)", "rss", "/s")
+LOAD = re.compile(r"load (average )?[0-9.]+( at start)?")
 
 
 def number(s):
@@ -21,7 +24,7 @@ def number(s):
 def same(a, b):
     x, y = number(a), number(b)
     if x is None or y is None:
-        return a == b
+        return a == b or LOAD.sub("load", a) == LOAD.sub("load", b)
     if math.isnan(x) or math.isnan(y):
         return math.isnan(x) and math.isnan(y)
     return abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y))
@@ -42,7 +45,7 @@ def main(expected_dir, actual_dir):
         if not exp or exp[0] != act[0]:
             problems.append(f"{name}: headers differ: {exp[0] if exp else None} vs {act[0] if act else None}")
             continue
-        skip = {i for i, c in enumerate(exp[0]) if any(w in c.lower() for w in TIME_WORDS)}
+        skip = {i for i, c in enumerate(exp[0]) if any(w in c.lower() for w in MACHINE_WORDS)}
         if len(exp) != len(act):
             problems.append(f"{name}: {len(exp) - 1} rows vs {len(act) - 1}")
             continue
